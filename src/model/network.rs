@@ -1,0 +1,906 @@
+//! The network: parameters and per-batch state in flat row-major `f32` buffers, and one
+//! training step = forward pass, burst pass (top-down), plasticity.
+//!
+//! Indexing: weight layer `k = 0..L` maps layer k's units (`layers[k]` of them, the input
+//! when k = 0) to layer k+1's (`layers[k+1]`). SPEC.md's layer l is our k = l − 1. Hidden
+//! layers are k < L − 1; each has feedback Y_k and Q_k shaped like W_{k+1}
+//! (`layers[k+2] × layers[k+1]`), carrying the burst rate and event rate of layer k+1 down.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::config::{Config, FeedbackMode, Rule};
+use super::diagnostics::{self, Diagnostics};
+use crate::kernels::{self, sigmoid::sigmoid, Kernels, MatMut, MatRef};
+use crate::rng::Random;
+use crate::Error;
+
+/// One weight layer and the activity of the units it drives, for the current batch.
+#[derive(Clone, Debug)]
+pub struct Layer {
+    /// Units feeding in.
+    pub n_in: usize,
+    /// Units of this layer.
+    pub n_out: usize,
+    /// W, `n_out × n_in`.
+    pub weight: Vec<f32>,
+    /// b, `n_out`.
+    pub bias: Vec<f32>,
+    /// SGD momentum buffers (empty when momentum is 0).
+    pub(crate) weight_velocity: Vec<f32>,
+    pub(crate) bias_velocity: Vec<f32>,
+    /// Event rate e, `rows × n_out`.
+    pub(crate) event_rate: Vec<f32>,
+    /// Burst probability p, `rows × n_out`.
+    pub(crate) burst_prob: Vec<f32>,
+    /// Burst rate b = p·e, `rows × n_out`.
+    pub(crate) burst_rate: Vec<f32>,
+    /// Apical potential u, `rows × n_out` (hidden layers; the output layer has none: empty).
+    pub(crate) apical: Vec<f32>,
+    /// The plasticity signal of the rule in use, `rows × n_out`: (p − p_b)·e for BurstCCN.
+    pub(crate) delta: Vec<f32>,
+    /// Backprop and feedback-alignment deltas, filled only when diagnostics are asked for.
+    pub(crate) delta_bp: Vec<f32>,
+    pub(crate) delta_fa: Vec<f32>,
+}
+
+/// The feedback onto hidden layer k: Y (from burst rates, facilitating) and Q (from event
+/// rates, depressing), both `layers[k+2] × layers[k+1]`.
+#[derive(Clone, Debug)]
+pub struct Feedback {
+    /// Y_k.
+    pub y: Vec<f32>,
+    /// Q_k.
+    pub q: Vec<f32>,
+}
+
+/// A change (or gradient) for one layer: (ΔW as `n_out × n_in`, Δb).
+pub type LayerUpdate = (Vec<f32>, Vec<f32>);
+
+/// What one step saw on its batch (before the update was applied).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StepReport {
+    /// Samples in the batch.
+    pub rows: usize,
+    /// Sum over the batch of the squared error Σ_j (e_L − t)²; divide by rows·outputs for the MSE.
+    pub sum_squared_error: f64,
+    /// Samples whose argmax output differs from the label.
+    pub errors: usize,
+    /// Angles and means, when asked for.
+    pub diagnostics: Option<Diagnostics>,
+}
+
+/// A BurstCCN network (also trainable by backprop or feedback alignment).
+pub struct Network {
+    cfg: Config,
+    kern: &'static dyn Kernels,
+    layers: Vec<Layer>,
+    feedback: Vec<Feedback>,
+    /// The current batch's input, `rows × layers[0]`, pixels in [0, 1].
+    input: Vec<f32>,
+    /// The current batch's labels.
+    labels: Vec<u8>,
+    /// Whether the burst pass ran with a teacher (labels) for the current batch.
+    taught: bool,
+    rows: usize,
+    capacity: usize,
+    steps: u64,
+    samples_seen: u64,
+}
+
+impl Clone for Network {
+    fn clone(&self) -> Self {
+        Network {
+            cfg: self.cfg.clone(),
+            kern: self.kern,
+            layers: self.layers.clone(),
+            feedback: self.feedback.clone(),
+            input: self.input.clone(),
+            labels: self.labels.clone(),
+            taught: self.taught,
+            rows: self.rows,
+            capacity: self.capacity,
+            steps: self.steps,
+            samples_seen: self.samples_seen,
+        }
+    }
+}
+
+impl core::fmt::Debug for Network {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Network")
+            .field("layers", &self.cfg.layers)
+            .field("rule", &self.cfg.rule)
+            .field("kernels", &self.kern.name())
+            .field("steps", &self.steps)
+            .finish()
+    }
+}
+
+/// Stream numbers of [`Random`] for the independent random draws of one seed.
+const STREAM_WEIGHTS: u64 = 1;
+const STREAM_Y: u64 = 2;
+const STREAM_Q: u64 = 3;
+
+impl Network {
+    /// A freshly initialised network: W ~ N(0, (3.6·√(2/(fan_in+fan_out)))²), b = 0, Y and Q
+    /// per their modes, all from `cfg.seed`. Uses the fastest kernels available.
+    pub fn new(cfg: Config) -> Result<Self, Error> {
+        cfg.validate()?;
+        let depth = cfg.depth();
+        let mut rng = Random::new(cfg.seed, STREAM_WEIGHTS);
+        let mut layers = Vec::with_capacity(depth);
+        for k in 0..depth {
+            let (n_in, n_out) = (cfg.layers[k], cfg.layers[k + 1]);
+            let std = 3.6 * libm::sqrtf(2.0 / (n_in + n_out) as f32);
+            let weight = (0..n_in * n_out).map(|_| std * rng.normal()).collect();
+            layers.push(Layer {
+                n_in,
+                n_out,
+                weight,
+                bias: vec![0.0; n_out],
+                weight_velocity: Vec::new(),
+                bias_velocity: Vec::new(),
+                event_rate: Vec::new(),
+                burst_prob: Vec::new(),
+                burst_rate: Vec::new(),
+                apical: Vec::new(),
+                delta: Vec::new(),
+                delta_bp: Vec::new(),
+                delta_fa: Vec::new(),
+            });
+        }
+        let mut net = Network {
+            kern: kernels::best(),
+            feedback: Vec::new(),
+            layers,
+            input: Vec::new(),
+            labels: Vec::new(),
+            taught: false,
+            rows: 0,
+            capacity: 0,
+            steps: 0,
+            samples_seen: 0,
+            cfg,
+        };
+        net.init_feedback();
+        net.ensure_momentum();
+        net.ensure_capacity(net.cfg.batch_size);
+        Ok(net)
+    }
+
+    fn init_feedback(&mut self) {
+        let cfg = &self.cfg;
+        let mut rng_y = Random::new(cfg.seed, STREAM_Y);
+        let mut rng_q = Random::new(cfg.seed, STREAM_Q);
+        self.feedback = (0..cfg.depth().saturating_sub(1))
+            .map(|k| {
+                let above = &self.layers[k + 1].weight;
+                let y: Vec<f32> = match cfg.y_mode {
+                    FeedbackMode::Random => above.iter().map(|_| cfg.y_scale * rng_y.normal()).collect(),
+                    FeedbackMode::SymmetricInit | FeedbackMode::Tied => {
+                        above.iter().map(|w| cfg.y_scale * w).collect()
+                    }
+                };
+                let q = match cfg.q_mode {
+                    FeedbackMode::Random => {
+                        y.iter().map(|_| cfg.p_baseline * cfg.y_scale * rng_q.normal()).collect()
+                    }
+                    FeedbackMode::SymmetricInit | FeedbackMode::Tied => {
+                        y.iter().map(|v| cfg.p_baseline * v).collect()
+                    }
+                };
+                Feedback { y, q }
+            })
+            .collect();
+    }
+
+    fn ensure_momentum(&mut self) {
+        let on = self.cfg.momentum > 0.0;
+        for layer in &mut self.layers {
+            if on && layer.weight_velocity.is_empty() {
+                layer.weight_velocity = vec![0.0; layer.weight.len()];
+                layer.bias_velocity = vec![0.0; layer.bias.len()];
+            } else if !on {
+                layer.weight_velocity = Vec::new();
+                layer.bias_velocity = Vec::new();
+            }
+        }
+    }
+
+    /// Make the batch buffers hold at least `rows` rows. Growing reallocates (which moves
+    /// the buffers: views held elsewhere, e.g. by JavaScript, must be refreshed).
+    fn ensure_capacity(&mut self, rows: usize) {
+        if rows <= self.capacity {
+            return;
+        }
+        self.capacity = rows;
+        self.input = vec![0.0; rows * self.cfg.layers[0]];
+        self.labels = vec![0; rows];
+        let depth = self.layers.len();
+        for (k, layer) in self.layers.iter_mut().enumerate() {
+            let size = rows * layer.n_out;
+            layer.event_rate = vec![0.0; size];
+            layer.burst_prob = vec![0.0; size];
+            layer.burst_rate = vec![0.0; size];
+            layer.apical = if k + 1 < depth { vec![0.0; size] } else { Vec::new() };
+            layer.delta = vec![0.0; size];
+            layer.delta_bp = Vec::new();
+            layer.delta_fa = Vec::new();
+        }
+    }
+
+    fn ensure_diagnostic_buffers(&mut self) {
+        let rows = self.capacity;
+        for layer in &mut self.layers {
+            if layer.delta_bp.len() != rows * layer.n_out {
+                layer.delta_bp = vec![0.0; rows * layer.n_out];
+                layer.delta_fa = vec![0.0; rows * layer.n_out];
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ accessors
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// The kernels in use.
+    pub fn kernels(&self) -> &'static dyn Kernels {
+        self.kern
+    }
+
+    /// Use other kernels (e.g. the scalar reference, or a single thread) from now on.
+    pub fn set_kernels(&mut self, kern: &'static dyn Kernels) {
+        self.kern = kern;
+    }
+
+    /// The weight layers, input side first.
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// The feedback of each hidden layer (one fewer than the weight layers).
+    pub fn feedback(&self) -> &[Feedback] {
+        &self.feedback
+    }
+
+    /// Steps taken and samples trained on since initialisation.
+    pub fn progress(&self) -> (u64, u64) {
+        (self.steps, self.samples_seen)
+    }
+
+    /// Rows in the current batch (0 before the first call).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Labels of the current batch, if it was taught (empty after a prediction without teacher).
+    pub fn labels(&self) -> &[u8] {
+        if self.taught { &self.labels[..self.rows] } else { &[] }
+    }
+
+    /// The current batch's input, `rows × layers[0]`.
+    pub fn input(&self) -> &[f32] {
+        &self.input[..self.rows * self.cfg.layers[0]]
+    }
+
+    /// Event rate of weight layer k's units for the current batch, `rows × n_out` (no copy).
+    pub fn event_rate(&self, k: usize) -> &[f32] {
+        &self.layers[k].event_rate[..self.rows * self.layers[k].n_out]
+    }
+
+    /// Burst probability of layer k, `rows × n_out`.
+    pub fn burst_prob(&self, k: usize) -> &[f32] {
+        &self.layers[k].burst_prob[..self.rows * self.layers[k].n_out]
+    }
+
+    /// Burst rate of layer k, `rows × n_out`.
+    pub fn burst_rate(&self, k: usize) -> &[f32] {
+        &self.layers[k].burst_rate[..self.rows * self.layers[k].n_out]
+    }
+
+    /// Apical potential of hidden layer k, `rows × n_out`; empty for the output layer.
+    pub fn apical(&self, k: usize) -> &[f32] {
+        let l = &self.layers[k];
+        if l.apical.is_empty() { &[] } else { &l.apical[..self.rows * l.n_out] }
+    }
+
+    /// The output event rates, `rows × outputs`.
+    pub fn output(&self) -> &[f32] {
+        self.event_rate(self.layers.len() - 1)
+    }
+
+    /// Mutable access to parameters, for tests and for importing snapshots.
+    pub(crate) fn parts_mut(&mut self) -> (&mut [Layer], &mut [Feedback]) {
+        (&mut self.layers, &mut self.feedback)
+    }
+
+    pub(crate) fn set_progress(&mut self, steps: u64, samples: u64) {
+        self.steps = steps;
+        self.samples_seen = samples;
+    }
+
+    /// Set W of layer k (tests: hand-built networks). Length must be n_out·n_in.
+    pub fn set_weight(&mut self, k: usize, w: &[f32], b: &[f32]) -> Result<(), Error> {
+        let l = self.layers.get_mut(k).ok_or_else(|| Error::Shape(alloc::format!("no layer {k}")))?;
+        if w.len() != l.weight.len() || b.len() != l.bias.len() {
+            return Err(Error::Shape(alloc::format!(
+                "layer {k} needs {} weights and {} biases",
+                l.weight.len(),
+                l.bias.len()
+            )));
+        }
+        l.weight.copy_from_slice(w);
+        l.bias.copy_from_slice(b);
+        self.retie();
+        Ok(())
+    }
+
+    /// Set Y and Q of hidden layer k (tests and demonstrations).
+    pub fn set_feedback(&mut self, k: usize, y: &[f32], q: &[f32]) -> Result<(), Error> {
+        let f = self.feedback.get_mut(k).ok_or_else(|| Error::Shape(alloc::format!("no hidden layer {k}")))?;
+        if y.len() != f.y.len() || q.len() != f.q.len() {
+            return Err(Error::Shape(alloc::format!("hidden layer {k} needs {} feedback weights", f.y.len())));
+        }
+        f.y.copy_from_slice(y);
+        f.q.copy_from_slice(q);
+        Ok(())
+    }
+
+    /// Change learning settings without touching the weights. The layer sizes and the seed
+    /// cannot change this way (that needs a new network); feedback modes take effect from
+    /// now on (switching to `tied` re-ties at once).
+    pub fn set_config(&mut self, cfg: Config) -> Result<(), Error> {
+        cfg.validate()?;
+        if !self.cfg.same_architecture(&cfg) {
+            return Err(Error::config("layers", "changing layer sizes needs a new network (reset)"));
+        }
+        self.cfg = cfg;
+        self.ensure_momentum();
+        self.ensure_capacity(self.cfg.batch_size);
+        self.retie();
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ the model
+
+    /// Load a batch of images given as bytes (0–255, `rows × layers[0]`), scaled to [0, 1].
+    pub fn load_images_u8(&mut self, pixels: &[u8]) -> Result<usize, Error> {
+        let n0 = self.cfg.layers[0];
+        if pixels.is_empty() || pixels.len() % n0 != 0 {
+            return Err(Error::Shape(alloc::format!(
+                "{} input values is not a whole number of {n0}-pixel images",
+                pixels.len()
+            )));
+        }
+        let rows = pixels.len() / n0;
+        self.check_rows(rows)?;
+        self.ensure_capacity(rows);
+        for (x, &p) in self.input.iter_mut().zip(pixels) {
+            *x = f32::from(p) * (1.0 / 255.0);
+        }
+        self.rows = rows;
+        Ok(rows)
+    }
+
+    /// Load a batch of inputs given as floats (`rows × layers[0]`).
+    pub fn load_inputs(&mut self, x: &[f32]) -> Result<usize, Error> {
+        let n0 = self.cfg.layers[0];
+        if x.is_empty() || x.len() % n0 != 0 {
+            return Err(Error::Shape(alloc::format!(
+                "{} input values is not a whole number of {n0}-value inputs",
+                x.len()
+            )));
+        }
+        if let Some(i) = x.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Shape(alloc::format!("input value {i} is not a finite number")));
+        }
+        let rows = x.len() / n0;
+        self.check_rows(rows)?;
+        self.ensure_capacity(rows);
+        self.input[..x.len()].copy_from_slice(x);
+        self.rows = rows;
+        Ok(rows)
+    }
+
+    fn check_rows(&self, rows: usize) -> Result<(), Error> {
+        if rows > crate::model::MAX_BATCH {
+            return Err(Error::Shape(alloc::format!("{rows} rows is more than {}", crate::model::MAX_BATCH)));
+        }
+        Ok(())
+    }
+
+    fn set_labels(&mut self, labels: &[u8]) -> Result<(), Error> {
+        let outputs = *self.cfg.layers.last().unwrap();
+        if labels.len() != self.rows {
+            return Err(Error::Shape(alloc::format!(
+                "{} labels for a batch of {} inputs",
+                labels.len(),
+                self.rows
+            )));
+        }
+        if let Some(&bad) = labels.iter().find(|&&l| usize::from(l) >= outputs) {
+            return Err(Error::Shape(alloc::format!("label {bad} is out of range for {outputs} outputs")));
+        }
+        self.labels[..self.rows].copy_from_slice(labels);
+        Ok(())
+    }
+
+    /// Forward pass: `e_k = σ(e_{k−1} W_kᵀ + b_k)` for every layer.
+    pub fn forward(&mut self) {
+        let rows = self.rows;
+        let kern = self.kern;
+        for k in 0..self.layers.len() {
+            let (below, rest) = self.layers.split_at_mut(k);
+            let layer = &mut rest[0];
+            let x = match below.last() {
+                Some(prev) => &prev.event_rate[..rows * prev.n_out],
+                None => &self.input[..rows * layer.n_in],
+            };
+            let e = &mut layer.event_rate[..rows * layer.n_out];
+            kern.gemm_nt(
+                1.0,
+                MatRef::new(x, rows, layer.n_in),
+                MatRef::new(&layer.weight, layer.n_out, layer.n_in),
+                0.0,
+                MatMut::new(e, rows, layer.n_out),
+            );
+            kern.bias_sigmoid(&layer.bias, e);
+        }
+    }
+
+    /// Burst pass, top-down. Output: `p_L = p_b·((t − e)(1 − e) + 1)` with a teacher, `p_b`
+    /// without. Hidden: `u_k = b_{k+1} Y_k − e_{k+1} Q_k`, `p_k = σ(4·u_k·(1 − e_k))`.
+    /// Every layer: `b = p·e` and the plasticity signal `δ = (p − p_b)·e`.
+    fn burst_pass(&mut self, teach: bool) {
+        let rows = self.rows;
+        let pb = self.cfg.p_baseline;
+        let depth = self.layers.len();
+        {
+            let out = &mut self.layers[depth - 1];
+            let n = out.n_out;
+            for r in 0..rows {
+                let label = usize::from(self.labels[r]);
+                let span = r * n..(r + 1) * n;
+                let e = &out.event_rate[span.clone()];
+                let p = &mut out.burst_prob[span.clone()];
+                for (j, (p, &e)) in p.iter_mut().zip(e).enumerate() {
+                    *p = if teach {
+                        let t = if j == label { 1.0 } else { 0.0 };
+                        pb * ((t - e) * (1.0 - e) + 1.0)
+                    } else {
+                        pb
+                    };
+                }
+            }
+            rates_and_delta(out, rows, pb);
+        }
+        for k in (0..depth - 1).rev() {
+            let (lower, upper) = self.layers.split_at_mut(k + 1);
+            let (layer, above, fb) = (&mut lower[k], &upper[0], &self.feedback[k]);
+            let (n, n_above) = (layer.n_out, above.n_out);
+            let u = &mut layer.apical[..rows * n];
+            self.kern.gemm_nn(
+                1.0,
+                MatRef::new(&above.burst_rate[..rows * n_above], rows, n_above),
+                MatRef::new(&fb.y, n_above, n),
+                0.0,
+                MatMut::new(u, rows, n),
+            );
+            self.kern.gemm_nn(
+                -1.0,
+                MatRef::new(&above.event_rate[..rows * n_above], rows, n_above),
+                MatRef::new(&fb.q, n_above, n),
+                1.0,
+                MatMut::new(u, rows, n),
+            );
+            for ((p, &u), &e) in layer.burst_prob[..rows * n].iter_mut().zip(&*u).zip(&layer.event_rate) {
+                *p = sigmoid(4.0 * u * (1.0 - e));
+            }
+            rates_and_delta(layer, rows, pb);
+        }
+    }
+
+    /// Backprop deltas (of the negative gradient): `δ_L = (t − e)·e·(1 − e)`,
+    /// `δ_k = (δ_{k+1} W_{k+1}) ⊙ e_k(1 − e_k)`; and feedback alignment's, with Y_k for W_{k+1}.
+    /// Written to `delta_bp` / `delta_fa` (unscaled: the rules multiply by p_b).
+    fn gradient_deltas(&mut self, which_bp: bool, which_fa: bool) {
+        let rows = self.rows;
+        let depth = self.layers.len();
+        {
+            let out = &mut self.layers[depth - 1];
+            let n = out.n_out;
+            for r in 0..rows {
+                let label = usize::from(self.labels[r]);
+                for j in 0..n {
+                    let e = out.event_rate[r * n + j];
+                    let t = if j == label { 1.0 } else { 0.0 };
+                    let d = (t - e) * e * (1.0 - e);
+                    if which_bp {
+                        out.delta_bp[r * n + j] = d;
+                    }
+                    if which_fa {
+                        out.delta_fa[r * n + j] = d;
+                    }
+                }
+            }
+        }
+        for k in (0..depth - 1).rev() {
+            let (lower, upper) = self.layers.split_at_mut(k + 1);
+            let (layer, above) = (&mut lower[k], &upper[0]);
+            let (n, n_above) = (layer.n_out, above.n_out);
+            let e = &layer.event_rate[..rows * n];
+            let run = |delta_above: &[f32], matrix: &[f32], out: &mut [f32]| {
+                self.kern.gemm_nn(
+                    1.0,
+                    MatRef::new(&delta_above[..rows * n_above], rows, n_above),
+                    MatRef::new(matrix, n_above, n),
+                    0.0,
+                    MatMut::new(&mut out[..rows * n], rows, n),
+                );
+                for (d, &e) in out[..rows * n].iter_mut().zip(e) {
+                    *d *= e * (1.0 - e);
+                }
+            };
+            if which_bp {
+                run(&above.delta_bp, &above.weight, &mut layer.delta_bp);
+            }
+            if which_fa {
+                run(&above.delta_fa, &self.feedback[k].y, &mut layer.delta_fa);
+            }
+        }
+    }
+
+    /// Score the current batch against its labels: (sum of squared errors, misclassified).
+    fn score(&self) -> (f64, usize) {
+        let out = self.layers.last().unwrap();
+        let n = out.n_out;
+        let mut sse = 0.0f64;
+        let mut wrong = 0;
+        for r in 0..self.rows {
+            let e = &out.event_rate[r * n..(r + 1) * n];
+            let label = usize::from(self.labels[r]);
+            for (j, &v) in e.iter().enumerate() {
+                let t = if j == label { 1.0 } else { 0.0 };
+                sse += f64::from((v - t) * (v - t));
+            }
+            if argmax(e) != label {
+                wrong += 1;
+            }
+        }
+        (sse, wrong)
+    }
+
+    /// One training step on the loaded batch with these labels, by the configured rule.
+    /// With `diagnostics`, also computes backprop's and FA's updates on the same batch and
+    /// the angles between them and BurstCCN's (costs about one more backward pass each).
+    ///
+    /// If anything non-finite appears, returns [`Error::Diverged`] *before* changing any
+    /// parameter, so the network keeps its last good state.
+    pub fn train_step(&mut self, labels: &[u8], diagnostics: bool) -> Result<StepReport, Error> {
+        self.set_labels(labels)?;
+        self.step(true, diagnostics)
+    }
+
+    /// One step with no teacher: the output burst probability stays at baseline, so only
+    /// what the apical potentials say drives plasticity. With `lr = 0` this is pure feedback
+    /// learning (Q learning drives the apical potentials to zero). BurstCCN rule only.
+    pub fn train_step_without_teacher(&mut self, diagnostics: bool) -> Result<StepReport, Error> {
+        if self.cfg.rule != Rule::Burstccn {
+            return Err(Error::config("rule", "learning without a teacher needs the burstccn rule"));
+        }
+        if self.rows == 0 {
+            return Err(Error::Shape("no input loaded".into()));
+        }
+        self.step(false, diagnostics)
+    }
+
+    fn step(&mut self, teach: bool, diagnostics: bool) -> Result<StepReport, Error> {
+        self.taught = teach;
+        self.forward();
+        let (sse, errors) = if teach { self.score() } else { (0.0, 0) };
+        if !sse.is_finite() || self.output().iter().any(|v| !v.is_finite()) {
+            return Err(Error::Diverged(alloc::format!("output event rates are not finite at step {}", self.steps)));
+        }
+        let rule = self.cfg.rule;
+        if rule == Rule::Burstccn || diagnostics {
+            self.burst_pass(teach);
+        }
+        let diagnostics = diagnostics && teach;
+        if diagnostics || rule != Rule::Burstccn {
+            self.ensure_diagnostic_buffers();
+            self.gradient_deltas(diagnostics || rule == Rule::Backprop, diagnostics || rule == Rule::Fa);
+        }
+        let diag = if diagnostics { Some(diagnostics::measure(self)) } else { None };
+        self.select_delta(rule);
+        self.check_finite(rule == Rule::Burstccn)?;
+        self.apply_plasticity(rule == Rule::Burstccn);
+        self.steps += 1;
+        self.samples_seen += self.rows as u64;
+        Ok(StepReport { rows: self.rows, sum_squared_error: sse, errors, diagnostics: diag })
+    }
+
+    /// Put the plasticity signal of `rule` into `delta`: BurstCCN's is already there after the
+    /// burst pass; backprop's and FA's are their deltas times p_b (so one η means the same).
+    fn select_delta(&mut self, rule: Rule) {
+        if rule == Rule::Burstccn {
+            return;
+        }
+        let pb = self.cfg.p_baseline;
+        let rows = self.rows;
+        for layer in &mut self.layers {
+            let n = rows * layer.n_out;
+            let src = if rule == Rule::Backprop { &layer.delta_bp } else { &layer.delta_fa };
+            for (d, &g) in layer.delta[..n].iter_mut().zip(&src[..n]) {
+                *d = pb * g;
+            }
+        }
+    }
+
+    /// The updates (ΔW_k, Δb_k) that `rule` would make on the loaded batch with these labels,
+    /// without applying them (plain SGD: η·δᵀx/B, η·mean δ). For tests and comparisons.
+    pub fn proposed_updates(&mut self, labels: &[u8], rule: Rule) -> Result<Vec<LayerUpdate>, Error> {
+        self.set_labels(labels)?;
+        self.taught = true;
+        self.forward();
+        self.burst_pass(true);
+        self.ensure_diagnostic_buffers();
+        self.gradient_deltas(true, true);
+        self.select_delta(rule);
+        let rows = self.rows;
+        let lr = self.cfg.lr;
+        Ok(self.outer_products(|l| &l.delta, lr / rows as f32, lr))
+    }
+
+    /// For every layer, (scale_w·δᵀx, bias_factor·mean_rows δ) with δ chosen by `pick`.
+    fn outer_products(&self, pick: impl Fn(&Layer) -> &Vec<f32>, scale_w: f32, bias_factor: f32) -> Vec<LayerUpdate> {
+        let rows = self.rows;
+        let mut out = Vec::with_capacity(self.layers.len());
+        for (k, layer) in self.layers.iter().enumerate() {
+            let x = if k == 0 { &self.input[..] } else { &self.layers[k - 1].event_rate[..] };
+            let delta = pick(layer);
+            let mut dw = vec![0.0; layer.weight.len()];
+            self.kern.gemm_tn(
+                scale_w,
+                MatRef::new(&delta[..rows * layer.n_out], rows, layer.n_out),
+                MatRef::new(&x[..rows * layer.n_in], rows, layer.n_in),
+                0.0,
+                MatMut::new(&mut dw, layer.n_out, layer.n_in),
+            );
+            let mut db = vec![0.0; layer.n_out];
+            column_means(delta, rows, layer.n_out, bias_factor, &mut db);
+            out.push((dw, db));
+        }
+        out
+    }
+
+    /// Forward pass and burst pass with no teacher (the output at baseline): what the network
+    /// does on its own. Fills every activity buffer; changes no weight.
+    pub fn predict(&mut self) {
+        self.taught = false;
+        self.labels[..self.rows].fill(0);
+        self.forward();
+        self.burst_pass(false);
+    }
+
+    /// Forward pass and burst pass with a teacher, without plasticity: the burst wave a
+    /// label would cause, for display and for diagnostics.
+    pub fn present(&mut self, labels: &[u8]) -> Result<(f64, usize), Error> {
+        self.set_labels(labels)?;
+        self.taught = true;
+        self.forward();
+        self.burst_pass(true);
+        Ok(self.score())
+    }
+
+    /// Diagnostics on the loaded batch and labels without changing the network.
+    pub fn diagnose(&mut self, labels: &[u8]) -> Result<Diagnostics, Error> {
+        self.present(labels)?;
+        self.ensure_diagnostic_buffers();
+        self.gradient_deltas(true, true);
+        Ok(diagnostics::measure(self))
+    }
+
+    /// The backprop gradient of `L = (1/B)·Σ_samples ½‖e_L − t‖²` on the loaded batch:
+    /// (dL/dW_k, dL/db_k) for every layer. For tests and diagnostics (allocates).
+    pub fn backprop_gradient(&mut self, labels: &[u8]) -> Result<Vec<LayerUpdate>, Error> {
+        self.set_labels(labels)?;
+        self.taught = true;
+        self.forward();
+        self.ensure_diagnostic_buffers();
+        self.gradient_deltas(true, false);
+        Ok(self.outer_products(|l| &l.delta_bp, -1.0 / self.rows as f32, -1.0))
+    }
+
+    /// The loss `(1/B)·Σ ½‖e_L − t‖²` on the loaded batch (forward pass only).
+    pub fn half_squared_error(&mut self, labels: &[u8]) -> Result<f64, Error> {
+        self.set_labels(labels)?;
+        self.forward();
+        Ok(0.5 * self.score().0 / self.rows as f64)
+    }
+
+    fn check_finite(&self, burst: bool) -> Result<(), Error> {
+        let rows = self.rows;
+        for (k, layer) in self.layers.iter().enumerate() {
+            let n = rows * layer.n_out;
+            if layer.delta[..n].iter().any(|v| !v.is_finite()) {
+                return Err(Error::Diverged(alloc::format!("plasticity signal of layer {} is not finite", k + 1)));
+            }
+            if burst && !layer.apical.is_empty() && layer.apical[..n].iter().any(|v| !v.is_finite()) {
+                return Err(Error::Diverged(alloc::format!("apical potential of layer {} is not finite", k + 1)));
+            }
+        }
+        Ok(())
+    }
+
+    /// W_k += η·δ_kᵀ e_{k−1}/B and b_k += η·mean(δ_k) (with weight decay and momentum when
+    /// set); then Q and Y learning from the apical potentials (BurstCCN only); then re-tie.
+    fn apply_plasticity(&mut self, burst: bool) {
+        let cfg = &self.cfg;
+        let rows = self.rows;
+        let scale = cfg.lr / rows as f32;
+        let decay = 1.0 - cfg.lr * cfg.weight_decay;
+        let kern = self.kern;
+        for k in 0..self.layers.len() {
+            let (below, rest) = self.layers.split_at_mut(k);
+            let layer = &mut rest[0];
+            let x = match below.last() {
+                Some(prev) => &prev.event_rate[..rows * prev.n_out],
+                None => &self.input[..rows * layer.n_in],
+            };
+            let (n_in, n_out) = (layer.n_in, layer.n_out);
+            let delta = MatRef::new(&layer.delta[..rows * n_out], rows, n_out);
+            let x = MatRef::new(x, rows, n_in);
+            let mut bias_step = vec![0.0f32; n_out];
+            column_means(&layer.delta, rows, n_out, cfg.lr, &mut bias_step);
+            if cfg.momentum > 0.0 {
+                // v ← μ·v + η·δᵀx/B − η·λ·W;  W ← W + v.
+                kern.gemm_tn(scale, delta, x, cfg.momentum, MatMut::new(&mut layer.weight_velocity, n_out, n_in));
+                let wd = cfg.lr * cfg.weight_decay;
+                for (w, v) in layer.weight.iter_mut().zip(&mut layer.weight_velocity) {
+                    *v -= wd * *w;
+                    *w += *v;
+                }
+                for ((b, v), s) in layer.bias.iter_mut().zip(&mut layer.bias_velocity).zip(&bias_step) {
+                    *v = cfg.momentum * *v + s - wd * *b;
+                    *b += *v;
+                }
+            } else {
+                kern.gemm_tn(scale, delta, x, decay, MatMut::new(&mut layer.weight, n_out, n_in));
+                for (b, s) in layer.bias.iter_mut().zip(&bias_step) {
+                    *b = decay * *b + s;
+                }
+            }
+        }
+        if burst && (cfg.lr_q > 0.0 || cfg.lr_y > 0.0) {
+            for k in 0..self.feedback.len() {
+                let (layer, above) = (&self.layers[k], &self.layers[k + 1]);
+                let e_above = MatRef::new(&above.event_rate[..rows * above.n_out], rows, above.n_out);
+                let u = MatRef::new(&layer.apical[..rows * layer.n_out], rows, layer.n_out);
+                let fb = &mut self.feedback[k];
+                if cfg.lr_q > 0.0 && cfg.q_mode != FeedbackMode::Tied {
+                    // Q_k += η_Q·e_{k+1}ᵀ u_k / B: drives the apical potential to zero.
+                    kern.gemm_tn(cfg.lr_q / rows as f32, e_above, u, 1.0, MatMut::new(&mut fb.q, above.n_out, layer.n_out));
+                }
+                if cfg.lr_y > 0.0 && cfg.y_mode != FeedbackMode::Tied {
+                    kern.gemm_tn(-cfg.lr_y / rows as f32, e_above, u, 1.0, MatMut::new(&mut fb.y, above.n_out, layer.n_out));
+                }
+            }
+        }
+        self.retie();
+    }
+
+    /// Re-copy tied feedback: Y_k = y_scale·W_{k+1}, Q_k = p_b·Y_k.
+    fn retie(&mut self) {
+        let cfg = &self.cfg;
+        for (k, fb) in self.feedback.iter_mut().enumerate() {
+            if cfg.y_mode == FeedbackMode::Tied {
+                for (y, w) in fb.y.iter_mut().zip(&self.layers[k + 1].weight) {
+                    *y = cfg.y_scale * w;
+                }
+            }
+            if cfg.q_mode == FeedbackMode::Tied {
+                for (q, y) in fb.q.iter_mut().zip(&fb.y) {
+                    *q = cfg.p_baseline * y;
+                }
+            }
+        }
+    }
+
+    /// Forward-only classification of many images (u8 pixels, `count × layers[0]`), in chunks,
+    /// using separate scratch buffers so the displayed batch state is left alone.
+    /// Returns the predicted class of each image and, when labels are given, the sum of squared errors.
+    pub fn classify_u8(&self, pixels: &[u8], labels: Option<&[u8]>) -> Result<(Vec<u8>, f64), Error> {
+        let n0 = self.cfg.layers[0];
+        if pixels.len() % n0 != 0 {
+            return Err(Error::Shape(alloc::format!("{} pixels is not a whole number of images", pixels.len())));
+        }
+        let count = pixels.len() / n0;
+        if let Some(l) = labels {
+            if l.len() != count {
+                return Err(Error::Shape(alloc::format!("{} labels for {count} images", l.len())));
+            }
+        }
+        const CHUNK: usize = 250;
+        let mut scratch: Vec<Vec<f32>> = self.layers.iter().map(|l| vec![0.0; CHUNK * l.n_out]).collect();
+        let mut input = vec![0.0f32; CHUNK * n0];
+        let mut predictions = Vec::with_capacity(count);
+        let mut sse = 0.0f64;
+        let n_out = self.layers.last().unwrap().n_out;
+        for start in (0..count).step_by(CHUNK) {
+            let rows = CHUNK.min(count - start);
+            for (x, &p) in input.iter_mut().zip(&pixels[start * n0..(start + rows) * n0]) {
+                *x = f32::from(p) * (1.0 / 255.0);
+            }
+            for k in 0..self.layers.len() {
+                let layer = &self.layers[k];
+                let (below, rest) = scratch.split_at_mut(k);
+                let x = match below.last() {
+                    Some(prev) => &prev[..rows * layer.n_in],
+                    None => &input[..rows * n0],
+                };
+                let e = &mut rest[0][..rows * layer.n_out];
+                self.kern.gemm_nt(
+                    1.0,
+                    MatRef::new(x, rows, layer.n_in),
+                    MatRef::new(&layer.weight, layer.n_out, layer.n_in),
+                    0.0,
+                    MatMut::new(e, rows, layer.n_out),
+                );
+                self.kern.bias_sigmoid(&layer.bias, e);
+            }
+            let out = scratch.last().unwrap();
+            for r in 0..rows {
+                let e = &out[r * n_out..(r + 1) * n_out];
+                predictions.push(argmax(e) as u8);
+                if let Some(l) = labels {
+                    let label = usize::from(l[start + r]);
+                    for (j, &v) in e.iter().enumerate() {
+                        let t = if j == label { 1.0 } else { 0.0 };
+                        sse += f64::from((v - t) * (v - t));
+                    }
+                }
+            }
+        }
+        Ok((predictions, sse))
+    }
+}
+
+/// `b = p·e` and `δ = (p − p_b)·e` over the batch.
+fn rates_and_delta(layer: &mut Layer, rows: usize, pb: f32) {
+    let n = rows * layer.n_out;
+    let e = &layer.event_rate[..n];
+    let p = &layer.burst_prob[..n];
+    for (((b, d), &p), &e) in layer.burst_rate[..n].iter_mut().zip(&mut layer.delta[..n]).zip(p).zip(e) {
+        *b = p * e;
+        *d = (p - pb) * e;
+    }
+}
+
+/// `out[j] = factor · mean over rows of m[r, j]`.
+fn column_means(m: &[f32], rows: usize, cols: usize, factor: f32, out: &mut [f32]) {
+    out.fill(0.0);
+    for r in 0..rows {
+        for (o, &v) in out.iter_mut().zip(&m[r * cols..(r + 1) * cols]) {
+            *o += v;
+        }
+    }
+    let s = factor / rows as f32;
+    for o in out.iter_mut() {
+        *o *= s;
+    }
+}
+
+/// Index of the largest value (the first on ties; NaN never wins).
+pub fn argmax(v: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}

@@ -1,0 +1,169 @@
+//! Every kernel against the scalar reference, over many shapes: tiny, odd, with tails in
+//! every dimension, the model's real shapes, strided views, and β ∈ {0, 1, other}.
+//! Outputs are pre-filled with NaN when β = 0 to prove they are overwritten, and a guard
+//! region after each output proves nothing is written out of bounds.
+#![cfg(not(target_arch = "wasm32"))]
+
+use burstccn::kernels::{self, Kernels, MatMut, MatRef};
+use burstccn::rng::Random;
+
+fn random(rng: &mut Random, n: usize) -> Vec<f32> {
+    (0..n).map(|_| rng.uniform_in(-1.0, 1.0)).collect()
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    Nt,
+    Nn,
+    Tn,
+}
+
+/// Run one product with kernels `k` on fresh copies; return the output with its guard band.
+#[allow(clippy::too_many_arguments)]
+fn run(k: &dyn Kernels, op: Op, m: usize, n: usize, kk: usize, pad: usize, alpha: f32, beta: f32, seed: u64) -> (Vec<f32>, usize) {
+    let mut rng = Random::new(seed, 0);
+    // A, B and C with row strides = cols + pad (strided views when pad > 0).
+    let (ar, ac) = match op {
+        Op::Nt | Op::Nn => (m, kk),
+        Op::Tn => (kk, m),
+    };
+    let (br, bc) = match op {
+        Op::Nt => (n, kk),
+        Op::Nn | Op::Tn => (kk, n),
+    };
+    let a = random(&mut rng, ar * (ac + pad));
+    let b = random(&mut rng, br * (bc + pad));
+    let ldc = n + pad;
+    const GUARD: usize = 37;
+    let mut c = if beta == 0.0 { vec![f32::NAN; m * ldc + GUARD] } else { random(&mut rng, m * ldc + GUARD) };
+    // Padding columns and the guard get a sentinel that must survive.
+    for i in 0..m {
+        for j in n..ldc {
+            c[i * ldc + j] = 12345.0;
+        }
+    }
+    for x in &mut c[m * ldc..] {
+        *x = 12345.0;
+    }
+    let av = MatRef::strided(&a, ar, ac, ac + pad);
+    let bv = MatRef::strided(&b, br, bc, bc + pad);
+    let cv = MatMut::strided(&mut c, m, n, ldc);
+    match op {
+        Op::Nt => k.gemm_nt(alpha, av, bv, beta, cv),
+        Op::Nn => k.gemm_nn(alpha, av, bv, beta, cv),
+        Op::Tn => k.gemm_tn(alpha, av, bv, beta, cv),
+    }
+    (c, ldc)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compare(k: &dyn Kernels, op: Op, m: usize, n: usize, kk: usize, pad: usize, alpha: f32, beta: f32, seed: u64) {
+    let (want, ldc) = run(kernels::scalar(), op, m, n, kk, pad, alpha, beta, seed);
+    let (got, _) = run(k, op, m, n, kk, pad, alpha, beta, seed);
+    // Sums of kk products of values in [-1, 1]: reordering error grows like kk·ε.
+    let tol = 1e-5 * (kk as f32 + 1.0) * alpha.abs().max(1.0) + 1e-6;
+    for i in 0..m {
+        for j in 0..ldc {
+            let (w, g) = (want[i * ldc + j], got[i * ldc + j]);
+            if j >= n {
+                assert_eq!(g, 12345.0, "{} {op:?} {m}x{n}x{kk}: wrote into padding at ({i},{j})", k.name());
+            } else {
+                assert!(g.is_finite(), "{} {op:?} {m}x{n}x{kk} β={beta}: non-finite at ({i},{j})", k.name());
+                assert!((w - g).abs() <= tol, "{} {op:?} {m}x{n}x{kk} pad {pad} α={alpha} β={beta}: ({i},{j}) {g} vs reference {w}", k.name());
+            }
+        }
+    }
+    assert!(got[m * ldc..].iter().all(|&x| x == 12345.0), "{} {op:?} {m}x{n}x{kk}: wrote past the end", k.name());
+}
+
+fn fast_kernels() -> Vec<&'static dyn Kernels> {
+    let names = kernels::available();
+    assert!(names.contains(&"scalar"));
+    let ks: Vec<_> = names.iter().filter(|n| **n != "scalar").map(|n| kernels::by_name(n).unwrap()).collect();
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        assert!(ks.iter().any(|k| k.name() == "avx2"), "AVX2 kernels should be available on this CPU");
+    }
+    ks
+}
+
+#[test]
+fn small_and_odd_shapes_all_ops() {
+    let ks = fast_kernels();
+    let mut rng = Random::new(42, 1);
+    let dims = [1usize, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 33, 47, 49];
+    let mut cases = 0;
+    for k in &ks {
+        for op in [Op::Nt, Op::Nn, Op::Tn] {
+            for _ in 0..60 {
+                let m = dims[rng.below(dims.len() as u32) as usize];
+                let n = dims[rng.below(dims.len() as u32) as usize];
+                let kk = dims[rng.below(dims.len() as u32) as usize];
+                let pad = rng.below(3) as usize;
+                let beta = [0.0, 1.0, 0.7][rng.below(3) as usize];
+                let alpha = [1.0, -1.0, 0.03][rng.below(3) as usize];
+                compare(*k, op, m, n, kk, pad, alpha, beta, cases);
+                cases += 1;
+            }
+        }
+    }
+    assert!(ks.is_empty() || cases >= 180);
+}
+
+#[test]
+fn the_models_real_shapes() {
+    for k in fast_kernels() {
+        for &(n_in, n_out) in &[(784usize, 500usize), (500, 500), (500, 10)] {
+            for &rows in &[32usize, 1, 250] {
+                compare(k, Op::Nt, rows, n_out, n_in, 0, 1.0, 0.0, 1); // forward
+                compare(k, Op::Nn, rows, n_in, n_out, 0, 1.0, 0.0, 2); // apical / backprop delta
+                compare(k, Op::Nn, rows, n_in, n_out, 0, -1.0, 1.0, 3); // − e·Q, accumulated
+                compare(k, Op::Tn, n_out, n_in, rows, 0, 0.3 / 32.0, 1.0, 4); // weight update
+                compare(k, Op::Tn, n_out, n_in, rows, 0, 0.3 / 32.0, 0.99, 5); // with weight decay
+            }
+        }
+    }
+}
+
+#[test]
+fn long_k_crosses_the_panel_blocking() {
+    for k in fast_kernels() {
+        for kk in [255usize, 256, 257, 600, 1031] {
+            compare(k, Op::Nn, 9, 29, kk, 1, 1.0, 0.0, kk as u64);
+            compare(k, Op::Tn, 9, 29, kk, 1, 1.0, 0.5, kk as u64);
+            compare(k, Op::Nt, 9, 29, kk, 1, 1.0, 1.0, kk as u64);
+        }
+    }
+}
+
+#[test]
+fn empty_dimensions_are_harmless() {
+    for k in fast_kernels().into_iter().chain([kernels::scalar()]) {
+        // k = 0: C = β·C (so 0 when β = 0).
+        let mut c = vec![f32::NAN; 6];
+        k.gemm_nn(1.0, MatRef::new(&[], 2, 0), MatRef::new(&[], 0, 3), 0.0, MatMut::new(&mut c, 2, 3));
+        assert!(c.iter().all(|&x| x == 0.0), "{}: {c:?}", k.name());
+        let mut c = vec![2.0f32; 6];
+        k.gemm_tn(1.0, MatRef::new(&[], 0, 2), MatRef::new(&[], 0, 3), 0.5, MatMut::new(&mut c, 2, 3));
+        assert!(c.iter().all(|&x| x == 1.0), "{}: {c:?}", k.name());
+        k.gemm_nt(1.0, MatRef::new(&[], 0, 4), MatRef::new(&[0.0; 8], 2, 4), 0.0, MatMut::new(&mut [], 0, 2));
+    }
+}
+
+#[test]
+fn bias_sigmoid_matches_reference() {
+    let mut rng = Random::new(5, 5);
+    for k in fast_kernels() {
+        for cols in [1usize, 7, 8, 9, 500] {
+            let bias = random(&mut rng, cols);
+            let x: Vec<f32> = (0..3 * cols).map(|_| rng.uniform_in(-30.0, 30.0)).collect();
+            let mut want = x.clone();
+            kernels::scalar().bias_sigmoid(&bias, &mut want);
+            let mut got = x.clone();
+            k.bias_sigmoid(&bias, &mut got);
+            for (w, g) in want.iter().zip(&got) {
+                assert!((w - g).abs() < 5e-7, "{}: {g} vs {w}", k.name());
+            }
+        }
+    }
+}
