@@ -3,10 +3,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help setup build demo test test-native bench train clean
+.PHONY: help setup build wasm demo serve test test-native bench train clean
 
 help:
-	@echo "make demo   set up everything, build, and run a short training on real MNIST"
+	@echo "make demo   set up everything, build the wasm engine and the page, serve http://localhost:8080"
 	@echo "make test   set up everything and run every test"
 	@echo "make bench  speed figures (JSON)"
 	@echo "make train  the authors' settings for one epoch on MNIST (ARGS=... for more flags)"
@@ -17,8 +17,13 @@ setup:
 build: setup
 	$(CARGO) build --release
 
-demo: build
-	./target/release/burstccn train --epochs 1
+wasm: setup
+	scripts/build-wasm.sh
+
+demo: wasm serve
+
+serve:
+	node www/serve.mjs --port 8080
 
 train: build
 	./target/release/burstccn train $(ARGS)

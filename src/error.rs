@@ -9,7 +9,7 @@ pub enum Error {
     /// A configuration field is out of range or inconsistent. `field` names it.
     Config {
         /// The offending field, as spelled in the JSON/URL/CLI configuration.
-        field: &'static str,
+        field: String,
         /// Why it was refused.
         reason: String,
     },
@@ -24,8 +24,8 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn config(field: &'static str, reason: impl Into<String>) -> Self {
-        Error::Config { field, reason: reason.into() }
+    pub(crate) fn config(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Config { field: field.into(), reason: reason.into() }
     }
 }
 

@@ -5,7 +5,7 @@
 //! - `dot_tile` for `A·Bᵀ` (both operands contiguous along k): 4 rows of A against 3 rows of B,
 //!   lane-parallel partial sums reduced at the end;
 //! - `axpy_tile` for `A·B` and `Aᵀ·B` (B contiguous along n): a broadcast element of A times
-//!   24 consecutive columns of B, so it serves both layouts of A through its two strides.
+//!   16 consecutive columns of B (a 6 × 2 tile), so it serves both layouts of A through its two strides.
 //!
 //! Blocking: the k dimension of `A·B` is cut into panels of [`KC`] rows so a 24-column panel of
 //! B stays in L1 while all row blocks of A pass over it. Edge tiles use smaller instantiations
@@ -15,12 +15,15 @@ use core::arch::x86_64::*;
 
 use super::{check_nn, check_nt, check_tn, Kernels, MatMut, MatRef};
 
-/// Rows of B (k) per L1 panel in the broadcast kernels: 256 × 24 × 4 B = 24 KiB.
+/// Rows of B (k) per L1 panel in the broadcast kernels: 256 × 16 × 4 B = 16 KiB.
 const KC: usize = 256;
-/// Rows of the output per micro-tile.
+/// Rows of the output per micro-tile (dot kernel).
 const MR: usize = 4;
-/// 8-lane vectors of output columns per micro-tile in the broadcast kernels (24 columns).
-const NV: usize = 3;
+/// Rows of the output per micro-tile (broadcast kernels).
+const MR_AXPY: usize = 6;
+/// 8-lane vectors of output columns per micro-tile in the broadcast kernels (16 columns):
+/// 6 × 2 accumulators + 2 rows of B + 1 broadcast = 15 of the 16 registers.
+const NV: usize = 2;
 /// Rows of B per micro-tile in the dot kernel.
 const NR_DOT: usize = 3;
 
@@ -215,18 +218,18 @@ unsafe fn axpy_tile<const R: usize, const V: usize, const MASKED: bool>(
     for p in 0..kc {
         let brow = b.add(p * ldb);
         let mut bv = [_mm256_setzero_ps(); V];
-        for (v, x) in bv.iter_mut().enumerate() {
-            *x = if MASKED && v == V - 1 {
+        for v in 0..V {
+            bv[v] = if MASKED && v == V - 1 {
                 _mm256_maskload_ps(brow.add(8 * v), tail)
             } else {
                 _mm256_loadu_ps(brow.add(8 * v))
             };
         }
         let ap = a.add(p * a_ks);
-        for (r, row) in acc.iter_mut().enumerate() {
+        for r in 0..R {
             let av = _mm256_broadcast_ss(&*ap.add(r * a_rs));
-            for (v, acc) in row.iter_mut().enumerate() {
-                *acc = _mm256_fmadd_ps(av, bv[v], *acc);
+            for v in 0..V {
+                acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
             }
         }
     }
@@ -271,10 +274,12 @@ unsafe fn axpy_block<const R: usize, const V: usize, const MASKED: bool>(
     }
 }
 
-/// Call `axpy_block::<rows, V, MASKED>` for a run-time row count of 1 to 4.
+/// Call `axpy_block::<rows, V, MASKED>` for a run-time row count of 1 to 6.
 macro_rules! by_rows {
     ($mr:expr, $v:literal, $masked:literal, $($arg:expr),*) => {
         match $mr {
+            6 => axpy_block::<6, $v, $masked>($($arg),*),
+            5 => axpy_block::<5, $v, $masked>($($arg),*),
             4 => axpy_block::<4, $v, $masked>($($arg),*),
             3 => axpy_block::<3, $v, $masked>($($arg),*),
             2 => axpy_block::<2, $v, $masked>($($arg),*),
@@ -315,12 +320,10 @@ unsafe fn gemm_axpy(alpha: f32, a: *const f32, a_rs: usize, a_ks: usize, k: usiz
             let tail = mask(rem);
             let mut i = 0;
             while i < m {
-                let mr = MR.min(m - i);
+                let mr = MR_AXPY.min(m - i);
                 let (a_t, b_t, c_t) = (a_k.add(i * a_rs), b_k.add(j), cp.add(i * ldc + j));
                 match (full, rem > 0) {
-                    (3, _) => by_rows!(mr, 3, false, alpha, beta_k, kc, a_t, a_rs, a_ks, b_t, ldb, c_t, ldc, tail),
-                    (2, true) => by_rows!(mr, 3, true, alpha, beta_k, kc, a_t, a_rs, a_ks, b_t, ldb, c_t, ldc, tail),
-                    (2, false) => by_rows!(mr, 2, false, alpha, beta_k, kc, a_t, a_rs, a_ks, b_t, ldb, c_t, ldc, tail),
+                    (2, _) => by_rows!(mr, 2, false, alpha, beta_k, kc, a_t, a_rs, a_ks, b_t, ldb, c_t, ldc, tail),
                     (1, true) => by_rows!(mr, 2, true, alpha, beta_k, kc, a_t, a_rs, a_ks, b_t, ldb, c_t, ldc, tail),
                     (1, false) => by_rows!(mr, 1, false, alpha, beta_k, kc, a_t, a_rs, a_ks, b_t, ldb, c_t, ldc, tail),
                     _ => by_rows!(mr, 1, true, alpha, beta_k, kc, a_t, a_rs, a_ks, b_t, ldb, c_t, ldc, tail),

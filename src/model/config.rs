@@ -170,13 +170,37 @@ impl Config {
         Ok(())
     }
 
+    /// This configuration with the fields of `patch` (a JSON object, e.g. from JavaScript or a
+    /// URL) applied. The error names the first unknown field or field with a bad value.
+    pub fn patched(&self, patch: &serde_json::Value) -> Result<Config, Error> {
+        use serde_json::Value;
+        let fields = patch.as_object().ok_or_else(|| Error::config("config", "must be an object of settings"))?;
+        let Ok(Value::Object(mut merged)) = serde_json::to_value(self) else {
+            unreachable!("a Config always serialises to an object")
+        };
+        for (key, value) in fields {
+            if !merged.contains_key(key) {
+                let known: Vec<&str> = merged.keys().map(|k| k.as_str()).collect();
+                return Err(Error::config(key.as_str(), format!("unknown setting (known: {})", known.join(", "))));
+            }
+            merged.insert(key.clone(), value.clone());
+            // Check one field at a time so the error can name it.
+            if let Err(e) = serde_json::from_value::<Config>(Value::Object(merged.clone())) {
+                return Err(Error::config(key.as_str(), format!("{e}")));
+            }
+        }
+        let cfg: Config = serde_json::from_value(Value::Object(merged)).map_err(|e| Error::config("config", format!("{e}")))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
     /// True when `other` describes the same tensors (so weights carry over unchanged).
     pub fn same_architecture(&self, other: &Config) -> bool {
         self.layers == other.layers
     }
 }
 
-fn finite_in(field: &'static str, v: f32, lo: f32, hi: f32) -> Result<(), Error> {
+fn finite_in(field: &str, v: f32, lo: f32, hi: f32) -> Result<(), Error> {
     if v.is_finite() && v >= lo && v <= hi {
         Ok(())
     } else {

@@ -1,0 +1,490 @@
+//! The JavaScript API (wasm-bindgen), used by the page's Web Worker.
+//!
+//! ```js
+//! import init, { Engine, buildInfo } from './pkg/burstccn.js';
+//! await init();
+//! const engine = new Engine({ layers: [784, 500, 500, 500, 10], lr: 0.3 }); // missing fields: defaults
+//! engine.loadData(trainImages, trainLabels, testImages, testLabels); // IDX bytes, raw or gzip
+//! const report = engine.train(10, false);        // 10 steps of batch_size
+//! const rates = engine.eventRate(0);             // Float32Array view, rows × 500, no copy
+//! ```
+//!
+//! **Views.** `eventRate`, `burstProb`, `burstRate`, `apical`, `input`, `output` return
+//! `Float32Array`s that look straight into wasm memory. A view is invalidated when that
+//! memory grows (its `length` becomes 0): any call that allocates may do so (loading data,
+//! `setConfig` with a larger batch, `evaluate`, `importSnapshot`, `reset`). Views are cheap:
+//! take fresh ones after each call rather than keeping them; `memoryBytes()` changes exactly
+//! when views must be refreshed.
+//!
+//! **Errors.** Every failure is a thrown JS `Error` with a message; none aborts the instance.
+//! A diverging step throws "training diverged …" and leaves the weights as they were.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use js_sys::{Float32Array, Uint8Array};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::data::Dataset;
+use crate::model::{Config, Diagnostics, Network};
+use crate::train::{evaluate, Trainer};
+use crate::{kernels, snapshot, Error};
+
+fn js_err(e: Error) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsError> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| JsError::new(&e.to_string()))
+}
+
+fn config_from_js(base: &Config, value: &JsValue) -> Result<Config, JsError> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(base.clone());
+    }
+    let patch: serde_json::Value =
+        serde_wasm_bindgen::from_value(value.clone()).map_err(|e| JsError::new(&format!("invalid settings: {e}")))?;
+    base.patched(&patch).map_err(js_err)
+}
+
+/// Which kernels this module was built with, and its version.
+#[wasm_bindgen(js_name = buildInfo)]
+pub fn build_info() -> Result<JsValue, JsError> {
+    #[derive(Serialize)]
+    struct Info {
+        version: &'static str,
+        kernels: &'static str,
+        available: Vec<&'static str>,
+    }
+    to_js(&Info { version: env!("CARGO_PKG_VERSION"), kernels: kernels::best().name(), available: kernels::available() })
+}
+
+/// The default configuration (the authors' MNIST notebook), as a plain object.
+#[wasm_bindgen(js_name = defaultConfig)]
+pub fn default_config() -> Result<JsValue, JsError> {
+    to_js(&Config::default())
+}
+
+/// Check a configuration object without building anything; throws naming the bad field.
+#[wasm_bindgen(js_name = validateConfig)]
+pub fn validate_config(value: JsValue) -> Result<JsValue, JsError> {
+    to_js(&config_from_js(&Config::default(), &value)?)
+}
+
+#[derive(Serialize, Default)]
+struct TrainReport {
+    /// Steps run by this call.
+    steps: u32,
+    /// Samples in those steps.
+    samples: usize,
+    /// Mean squared error over those samples and outputs.
+    loss: f64,
+    /// Fraction of those samples misclassified.
+    error_rate: f64,
+    /// Epochs completed, and the fractional epoch.
+    epochs_done: u32,
+    epoch: f64,
+    /// Total steps and samples since initialisation.
+    total_steps: f64,
+    total_samples: f64,
+    /// Diagnostics of the last step, if asked for.
+    diagnostics: Option<Diagnostics>,
+}
+
+/// A network, the data it learns from, and its place in the epoch.
+#[wasm_bindgen]
+pub struct Engine {
+    trainer: Trainer,
+    train: Option<Dataset>,
+    test: Option<Dataset>,
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// Build a network from a settings object (missing fields take their defaults).
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: JsValue) -> Result<Engine, JsError> {
+        let cfg = config_from_js(&Config::default(), &config)?;
+        let net = Network::new(cfg).map_err(js_err)?;
+        Ok(Engine { trainer: Trainer::new(net, 0), train: None, test: None })
+    }
+
+    /// Give the engine MNIST: the four IDX files as bytes (raw or gzip). Checks everything;
+    /// on error nothing changes. Returns `{train, test}` counts.
+    #[wasm_bindgen(js_name = loadData)]
+    pub fn load_data(&mut self, train_images: &[u8], train_labels: &[u8], test_images: &[u8], test_labels: &[u8]) -> Result<JsValue, JsError> {
+        let train = Dataset::from_idx(train_images, train_labels).map_err(js_err)?;
+        let test = Dataset::from_idx(test_images, test_labels).map_err(js_err)?;
+        let inputs = self.trainer.net.config().layers[0];
+        for (name, d) in [("training", &train), ("test", &test)] {
+            if d.pixels() != inputs {
+                return Err(JsError::new(&format!("{name} images have {} pixels but the network takes {inputs} inputs", d.pixels())));
+            }
+        }
+        let counts = [train.len(), test.len()];
+        self.rebuild_trainer_for(train.len());
+        self.train = Some(train);
+        self.test = Some(test);
+        #[derive(Serialize)]
+        struct Counts {
+            train: usize,
+            test: usize,
+        }
+        to_js(&Counts { train: counts[0], test: counts[1] })
+    }
+
+    fn rebuild_trainer_for(&mut self, train_len: usize) {
+        let net = core::mem::replace(&mut self.trainer.net, placeholder_network());
+        self.trainer = Trainer::new(net, train_len);
+    }
+
+    /// Run `steps` training steps (each of `batch_size` samples) by the configured rule.
+    /// With `diagnostics`, the last step also measures angles and means.
+    pub fn train(&mut self, steps: u32, diagnostics: bool) -> Result<JsValue, JsError> {
+        let data = self.train.as_ref().ok_or_else(|| JsError::new("no training data loaded (call loadData first)"))?;
+        let mut report = TrainReport::default();
+        let mut sse = 0.0;
+        let mut wrong = 0usize;
+        for i in 0..steps {
+            let diag = diagnostics && i + 1 == steps;
+            let (r, _) = self.trainer.step(data, diag).map_err(js_err)?;
+            report.steps += 1;
+            report.samples += r.rows;
+            sse += r.sum_squared_error;
+            wrong += r.errors;
+            if r.diagnostics.is_some() {
+                report.diagnostics = r.diagnostics;
+            }
+        }
+        let outputs = *self.trainer.net.config().layers.last().unwrap();
+        if report.samples > 0 {
+            report.loss = sse / (report.samples * outputs) as f64;
+            report.error_rate = wrong as f64 / report.samples as f64;
+        }
+        self.fill_progress(&mut report);
+        to_js(&report)
+    }
+
+    fn fill_progress(&self, report: &mut TrainReport) {
+        let (epochs_done, _) = self.trainer.position();
+        report.epochs_done = epochs_done;
+        report.epoch = self.trainer.epochs();
+        let (steps, samples) = self.trainer.net.progress();
+        report.total_steps = steps as f64;
+        report.total_samples = samples as f64;
+    }
+
+    /// Classify the first `limit` test images (all if 0 or omitted):
+    /// `{count, error_rate, loss, confusion}` (confusion[true * 10 + predicted]).
+    pub fn evaluate(&self, limit: Option<u32>) -> Result<JsValue, JsError> {
+        let test = self.test.as_ref().ok_or_else(|| JsError::new("no test data loaded (call loadData first)"))?;
+        let n = match limit {
+            Some(l) if l > 0 => (l as usize).min(test.len()),
+            _ => test.len(),
+        };
+        let subset;
+        let data = if n == test.len() {
+            test
+        } else {
+            subset = test.take(n);
+            &subset
+        };
+        to_js(&evaluate(&self.trainer.net, data).map_err(js_err)?)
+    }
+
+    /// Predicted classes of test images `start .. start + count` (for the strip of digits).
+    #[wasm_bindgen(js_name = classifyTest)]
+    pub fn classify_test(&self, start: u32, count: u32) -> Result<Uint8Array, JsError> {
+        let test = self.test.as_ref().ok_or_else(|| JsError::new("no test data loaded (call loadData first)"))?;
+        let (start, count) = (start as usize, count as usize);
+        if start.checked_add(count).is_none_or(|end| end > test.len()) {
+            return Err(JsError::new(&format!("test images {start}..{} out of range (0..{})", start + count, test.len())));
+        }
+        let p = test.pixels();
+        let (pred, _) = self.trainer.net.classify_u8(&test.images[start * p..(start + count) * p], None).map_err(js_err)?;
+        Ok(Uint8Array::from(&pred[..]))
+    }
+
+    /// Test image `i`'s pixels (a copy) and its label via `testLabel`.
+    #[wasm_bindgen(js_name = testImage)]
+    pub fn test_image(&self, i: u32) -> Result<Uint8Array, JsError> {
+        let test = self.test.as_ref().ok_or_else(|| JsError::new("no test data loaded"))?;
+        if i as usize >= test.len() {
+            return Err(JsError::new(&format!("test image {i} out of range (0..{})", test.len())));
+        }
+        Ok(Uint8Array::from(test.image(i as usize)))
+    }
+
+    /// Test image `i`'s label.
+    #[wasm_bindgen(js_name = testLabel)]
+    pub fn test_label(&self, i: u32) -> Result<u8, JsError> {
+        let test = self.test.as_ref().ok_or_else(|| JsError::new("no test data loaded"))?;
+        test.labels.get(i as usize).copied().ok_or_else(|| JsError::new(&format!("test image {i} out of range")))
+    }
+
+    /// Number of test images loaded (0 before `loadData`).
+    #[wasm_bindgen(js_name = testCount)]
+    pub fn test_count(&self) -> u32 {
+        self.test.as_ref().map_or(0, |t| t.len() as u32)
+    }
+
+    /// Present one or more images without a teacher (no plasticity): fills every layer's
+    /// activity buffers and returns the output event rates (a copy, rows × outputs).
+    /// Pixels are bytes 0–255 (`Uint8Array`) or floats in [0, 1] (`Float32Array`).
+    pub fn predict(&mut self, pixels: JsValue) -> Result<Float32Array, JsError> {
+        self.load_pixels(&pixels)?;
+        self.trainer.net.predict();
+        Ok(Float32Array::from(self.trainer.net.output()))
+    }
+
+    /// Like `predict`, but with a teacher for `label`: the burst wave that label causes,
+    /// without changing any weight. Returns the output event rates.
+    pub fn present(&mut self, pixels: JsValue, label: u8) -> Result<Float32Array, JsError> {
+        let rows = self.load_pixels(&pixels)?;
+        let labels = alloc::vec![label; rows];
+        self.trainer.net.present(&labels).map_err(js_err)?;
+        Ok(Float32Array::from(self.trainer.net.output()))
+    }
+
+    /// One *teaching* step on one image with the chosen label (the draw-a-digit pad): the
+    /// configured rule's update on just this example. The activity buffers then hold the
+    /// burst wave it caused. Returns the output before the update (a copy).
+    pub fn teach(&mut self, pixels: JsValue, label: u8) -> Result<Float32Array, JsError> {
+        let rows = self.load_pixels(&pixels)?;
+        if rows != 1 {
+            return Err(JsError::new("teach takes exactly one image"));
+        }
+        self.trainer.net.train_step(&[label], false).map_err(js_err)?;
+        Ok(Float32Array::from(self.trainer.net.output()))
+    }
+
+    fn load_pixels(&mut self, pixels: &JsValue) -> Result<usize, JsError> {
+        let net = &mut self.trainer.net;
+        if let Some(bytes) = pixels.dyn_ref::<Uint8Array>() {
+            net.load_images_u8(&bytes.to_vec()).map_err(js_err)
+        } else if let Some(floats) = pixels.dyn_ref::<Float32Array>() {
+            net.load_inputs(&floats.to_vec()).map_err(js_err)
+        } else {
+            Err(JsError::new("pixels must be a Uint8Array (0–255) or a Float32Array (0–1)"))
+        }
+    }
+
+    /// Diagnostics on the current batch with its labels (angles, means); throws if the current
+    /// batch has no labels (after `predict`).
+    pub fn diagnose(&mut self) -> Result<JsValue, JsError> {
+        let labels = self.trainer.net.labels().to_vec();
+        if labels.is_empty() {
+            return Err(JsError::new("the current batch has no labels: train, teach or present first"));
+        }
+        to_js(&self.trainer.net.diagnose(&labels).map_err(js_err)?)
+    }
+
+    /// The configuration as a plain object.
+    #[wasm_bindgen(js_name = getConfig)]
+    pub fn get_config(&self) -> Result<JsValue, JsError> {
+        to_js(self.trainer.net.config())
+    }
+
+    /// Change learning settings mid-run (rule, rates, p_b, feedback modes, momentum, batch…)
+    /// without touching the weights. Layer sizes and seed need `reset`. Throws naming the field.
+    #[wasm_bindgen(js_name = setConfig)]
+    pub fn set_config(&mut self, patch: JsValue) -> Result<JsValue, JsError> {
+        let cfg = config_from_js(self.trainer.net.config(), &patch)?;
+        if cfg.seed != self.trainer.net.config().seed {
+            return Err(JsError::new("invalid setting `seed`: changing the seed needs reset()"));
+        }
+        self.trainer.net.set_config(cfg).map_err(js_err)?;
+        self.get_config()
+    }
+
+    /// A fresh network from `config` (a patch on the current settings; may change layer sizes
+    /// and seed). The same seed gives the same initial weights and batch order.
+    pub fn reset(&mut self, config: JsValue) -> Result<JsValue, JsError> {
+        let cfg = config_from_js(self.trainer.net.config(), &config)?;
+        let inputs = cfg.layers[0];
+        if let Some(d) = &self.train {
+            if d.pixels() != inputs {
+                return Err(JsError::new(&format!("invalid setting `layers`: the data has {} pixels per image, the first layer must match", d.pixels())));
+            }
+        }
+        let net = Network::new(cfg).map_err(js_err)?;
+        let len = self.train.as_ref().map_or(0, Dataset::len);
+        self.trainer = Trainer::new(net, len);
+        self.get_config()
+    }
+
+    /// The network as a binary snapshot (config + every weight + optimiser state).
+    #[wasm_bindgen(js_name = exportSnapshot)]
+    pub fn export_snapshot(&self) -> Uint8Array {
+        Uint8Array::from(&snapshot::to_bytes(&self.trainer.net)[..])
+    }
+
+    /// The network as a JSON snapshot string.
+    #[wasm_bindgen(js_name = exportSnapshotJson)]
+    pub fn export_snapshot_json(&self) -> String {
+        snapshot::to_json(&self.trainer.net)
+    }
+
+    /// Replace the network by a snapshot (binary or JSON bytes). Everything is checked first:
+    /// on error the current network is kept. Returns the snapshot's configuration.
+    #[wasm_bindgen(js_name = importSnapshot)]
+    pub fn import_snapshot(&mut self, bytes: &[u8]) -> Result<JsValue, JsError> {
+        let net = snapshot::load(bytes).map_err(js_err)?;
+        if let Some(d) = &self.train {
+            if d.pixels() != net.config().layers[0] {
+                return Err(JsError::new(&format!(
+                    "cannot load snapshot: it takes {} inputs but the data has {} pixels per image",
+                    net.config().layers[0],
+                    d.pixels()
+                )));
+            }
+        }
+        let len = self.train.as_ref().map_or(0, Dataset::len);
+        self.trainer = Trainer::new(net, len);
+        self.get_config()
+    }
+
+    /// Progress: `{epochs_done, epoch, total_steps, total_samples}`.
+    pub fn progress(&self) -> Result<JsValue, JsError> {
+        let mut r = TrainReport::default();
+        self.fill_progress(&mut r);
+        to_js(&r)
+    }
+
+    /// Number of weight layers (hidden layers + output).
+    #[wasm_bindgen(js_name = layerCount)]
+    pub fn layer_count(&self) -> u32 {
+        self.trainer.net.layers().len() as u32
+    }
+
+    /// Units in weight layer k's output (k = 0 is the first hidden layer).
+    #[wasm_bindgen(js_name = layerSize)]
+    pub fn layer_size(&self, k: u32) -> Result<u32, JsError> {
+        Ok(self.layer(k)?.n_out as u32)
+    }
+
+    fn layer(&self, k: u32) -> Result<&crate::model::Layer, JsError> {
+        let layers = self.trainer.net.layers();
+        layers.get(k as usize).ok_or_else(|| JsError::new(&format!("no layer {k} (there are {})", layers.len())))
+    }
+
+    /// Rows in the current batch.
+    pub fn rows(&self) -> u32 {
+        self.trainer.net.rows() as u32
+    }
+
+    /// Labels of the current batch (empty after `predict`).
+    pub fn labels(&self) -> Uint8Array {
+        Uint8Array::from(self.trainer.net.labels())
+    }
+
+    /// View of layer k's event rates for the current batch (rows × units). See "Views" above.
+    #[wasm_bindgen(js_name = eventRate)]
+    pub fn event_rate(&self, k: u32) -> Result<Float32Array, JsError> {
+        self.layer(k)?;
+        Ok(view(self.trainer.net.event_rate(k as usize)))
+    }
+
+    /// View of layer k's burst probabilities.
+    #[wasm_bindgen(js_name = burstProb)]
+    pub fn burst_prob(&self, k: u32) -> Result<Float32Array, JsError> {
+        self.layer(k)?;
+        Ok(view(self.trainer.net.burst_prob(k as usize)))
+    }
+
+    /// View of layer k's burst rates.
+    #[wasm_bindgen(js_name = burstRate)]
+    pub fn burst_rate(&self, k: u32) -> Result<Float32Array, JsError> {
+        self.layer(k)?;
+        Ok(view(self.trainer.net.burst_rate(k as usize)))
+    }
+
+    /// View of hidden layer k's apical potentials (empty for the output layer).
+    pub fn apical(&self, k: u32) -> Result<Float32Array, JsError> {
+        self.layer(k)?;
+        Ok(view(self.trainer.net.apical(k as usize)))
+    }
+
+    /// View of the current batch's input (rows × pixels, in [0, 1]).
+    pub fn input(&self) -> Float32Array {
+        view(self.trainer.net.input())
+    }
+
+    /// View of the output event rates (rows × outputs).
+    pub fn output(&self) -> Float32Array {
+        view(self.trainer.net.output())
+    }
+
+    /// Bytes of wasm memory in use (changes exactly when views must be refreshed).
+    #[wasm_bindgen(js_name = memoryBytes)]
+    pub fn memory_bytes() -> f64 {
+        (core::arch::wasm32::memory_size(0) * 65536) as f64
+    }
+
+    /// Name of the kernels in use.
+    #[wasm_bindgen(js_name = kernelName)]
+    pub fn kernel_name(&self) -> String {
+        self.trainer.net.kernels().name().to_string()
+    }
+
+    /// Use other kernels ("scalar" or the build's SIMD kernels), e.g. for comparisons.
+    #[wasm_bindgen(js_name = setKernels)]
+    pub fn set_kernels(&mut self, name: &str) -> Result<(), JsError> {
+        let k = kernels::by_name(name)
+            .ok_or_else(|| JsError::new(&format!("unknown kernels `{name}`; this build has: {}", kernels::available().join(", "))))?;
+        self.trainer.net.set_kernels(k);
+        Ok(())
+    }
+}
+
+/// A Float32Array over `s` in wasm memory.
+fn view(s: &[f32]) -> Float32Array {
+    // SAFETY: the view is only valid until wasm memory grows or the buffer is reallocated;
+    // the module documentation tells callers to take fresh views after every call.
+    unsafe { Float32Array::view(s) }
+}
+
+/// A minimal network used only while swapping trainers (never observed by callers).
+fn placeholder_network() -> Network {
+    Network::new(Config { layers: alloc::vec![1, 1], batch_size: 1, ..Config::default() }).expect("valid")
+}
+
+/// Benchmarks for `make bench` (run inside a Web Worker by the page's bench harness).
+#[wasm_bindgen]
+pub struct Bench;
+
+#[wasm_bindgen]
+impl Bench {
+    /// GFLOP/s of one product `kind` ("nt" forward, "nn" backward, "tn" update) of shape
+    /// m × n × k with the named kernels, over at least `min_ms` milliseconds.
+    pub fn gemm(kernel: &str, kind: &str, m: u32, n: u32, k: u32, min_ms: f64) -> Result<f64, JsError> {
+        use crate::kernels::{MatMut, MatRef};
+        let kern = kernels::by_name(kernel).ok_or_else(|| JsError::new(&format!("unknown kernels `{kernel}`")))?;
+        let (m, n, k) = (m as usize, n as usize, k as usize);
+        let mut rng = crate::rng::Random::new(1, 1);
+        let mut rand = |len: usize| -> Vec<f32> { (0..len).map(|_| rng.uniform()).collect() };
+        let (a, b) = match kind {
+            "nt" => (rand(m * k), rand(n * k)),
+            "nn" => (rand(m * k), rand(k * n)),
+            "tn" => (rand(k * m), rand(k * n)),
+            _ => return Err(JsError::new("kind must be nt, nn or tn")),
+        };
+        let mut c = rand(m * n);
+        let mut run = || match kind {
+            "nt" => kern.gemm_nt(1.0, MatRef::new(&a, m, k), MatRef::new(&b, n, k), 0.0, MatMut::new(&mut c, m, n)),
+            "nn" => kern.gemm_nn(1.0, MatRef::new(&a, m, k), MatRef::new(&b, k, n), 0.0, MatMut::new(&mut c, m, n)),
+            _ => kern.gemm_tn(1e-6, MatRef::new(&a, k, m), MatRef::new(&b, k, n), 1.0, MatMut::new(&mut c, m, n)),
+        };
+        run();
+        let start = js_sys::Date::now();
+        let mut calls = 0u32;
+        while js_sys::Date::now() - start < min_ms || calls < 3 {
+            run();
+            calls += 1;
+        }
+        let secs = (js_sys::Date::now() - start) / 1000.0;
+        Ok(2.0 * (m * n * k) as f64 * f64::from(calls) / secs / 1e9)
+    }
+}
