@@ -3,7 +3,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help setup build wasm demo serve test test-native bench train clean
+.PHONY: help setup build wasm demo serve test test-native test-wasm test-page bench bench-native train clean
+
+WASM_FEATURES := --no-default-features --features wasm
+export CHROMEDRIVER ?= /usr/bin/chromedriver
 
 help:
 	@echo "make demo   set up everything, build the wasm engine and the page, serve http://localhost:8080"
@@ -28,14 +31,26 @@ serve:
 train: build
 	./target/release/burstccn train $(ARGS)
 
-test: setup test-native
+test: setup test-native test-wasm
+
+# The wasm tests run in headless Chromium, once per SIMD build (relaxed-simd in its own target
+# dir so the two builds do not invalidate each other).
+test-wasm:
+	wasm-pack test --headless --chrome --release -- $(WASM_FEATURES) --test wasm
+	CARGO_TARGET_DIR=target/relaxed RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" \
+	  wasm-pack test --headless --chrome --release -- $(WASM_FEATURES) --test wasm
 
 test-native:
 	$(CARGO) test
 	$(CARGO) rustc --release --lib --crate-type rlib --no-default-features  # the core builds without std
 	$(CARGO) clippy --all-targets -- -D warnings
 
+# Browser (scalar wasm, simd128, relaxed-simd in a Web Worker) and native, one JSON summary.
 bench: build
+	BUILD_SCALAR=1 scripts/build-wasm.sh
+	node bench/run.mjs
+
+bench-native: build
 	./target/release/burstccn bench
 
 clean:

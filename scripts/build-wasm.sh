@@ -15,7 +15,7 @@ build() { # out-dir rustflags
 
 build pkg "-C target-feature=+simd128"
 build pkg-relaxed "-C target-feature=+simd128,+relaxed-simd"
-if [ "${1:-}" = "--scalar" ]; then
+if [ "${1:-}" = "--scalar" ] || [ "${BUILD_SCALAR:-}" = 1 ]; then
   build pkg-scalar "-C target-feature=-simd128"
 fi
 

@@ -1,0 +1,74 @@
+// `make bench`: one JSON summary comparing, on this machine in one run, the wasm builds in
+// headless Chromium (scalar wasm, simd128, relaxed-simd; each in a Web Worker as the page runs
+// it) and the native engine: GEMM GFLOP/s for the model's shapes, training and inference
+// samples/s for 784-500-500-500-10 at batch 32, module sizes and wasm memory in use.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { createHandler } from '../www/serve.mjs';
+import { chromium } from 'playwright-core';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const seconds = Number(process.env.BENCH_SECONDS || 3);
+const CEILING = 50; // GFLOP/s per core for f32x4 multiply-add in this Chromium (see the issue)
+
+const server = http.createServer(createHandler({ extra: [['/bench/', path.join(root, 'bench')]] }));
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const base = `http://127.0.0.1:${server.address().port}`;
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
+});
+const page = await browser.newPage();
+page.on('console', (msg) => { if (msg.type() === 'error') console.error('[page]', msg.text()); });
+await page.goto(`${base}/bench/index.html`);
+await page.waitForFunction(() => window.benchReady);
+
+const shapes = [['nt', 32, 500, 784], ['nn', 32, 784, 500], ['tn', 500, 784, 32], ['nt', 32, 500, 500], ['nn', 32, 500, 500], ['tn', 500, 500, 32]];
+const variants = [
+  { name: 'scalar wasm', pkg: 'pkg-scalar', kernels: 'scalar' },
+  { name: 'simd128', pkg: 'pkg', kernels: 'simd128' },
+  { name: 'relaxed-simd', pkg: 'pkg-relaxed', kernels: 'relaxed-simd' },
+];
+const results = [];
+for (const v of variants) {
+  process.stderr.write(`[bench] ${v.name}…\n`);
+  const slow = v.kernels === 'scalar';
+  const r = await page.evaluate((job) => window.runJob(job), {
+    pkg: v.pkg, kernels: v.kernels, gemm: shapes, gemmMs: slow ? 400 : 300,
+    train: true, seconds: slow ? Math.min(seconds, 3) : seconds, evalCount: slow ? 250 : 2000,
+  });
+  const wasm = fs.readFileSync(path.join(root, v.pkg, 'burstccn_bg.wasm'));
+  results.push({
+    variant: v.name,
+    kernels: r.build.kernels === v.kernels || v.kernels === 'scalar' ? v.kernels : r.build.kernels,
+    gemm: r.gemm.map((g) => ({ ...g, gflops: +g.gflops.toFixed(2), fraction_of_ceiling: +(g.gflops / CEILING).toFixed(3) })),
+    train_samples_per_sec: Math.round(r.train_samples_per_sec),
+    inference_samples_per_sec: Math.round(r.inference_samples_per_sec),
+    wasm_bytes: wasm.length,
+    wasm_gzip_bytes: zlib.gzipSync(wasm, { level: 9 }).length,
+    memory_mib: +(r.memory_bytes / 2 ** 20).toFixed(1),
+  });
+}
+await browser.close();
+server.close();
+
+// Native figures from the same machine, same run.
+process.stderr.write('[bench] native…\n');
+const nativeOut = execFileSync(path.join(root, 'target', 'release', 'burstccn'), ['bench', '--seconds', String(Math.max(1, seconds / 2))], { encoding: 'utf8' });
+const native = JSON.parse(nativeOut);
+
+const summary = {
+  machine: { cores: (await import('node:os')).cpus().length, chromium: execFileSync('/usr/bin/chromium', ['--version'], { encoding: 'utf8' }).trim() },
+  network: '784-500-500-500-10, batch 32, BurstCCN rule, Q learning on',
+  wasm: results,
+  native: native.results.map((r) => ({ kernels: r.kernels, threads: r.threads, train_samples_per_sec: r.train_samples_per_sec, inference_samples_per_sec: r.inference_samples_per_sec, gemm: r.gemm, fraction_of_peak: r.fraction_of_peak })),
+  native_fma_peak_gflops_per_core: native.fma_peak_gflops_per_core,
+  memory_goal_mib: 128,
+  simd128_speedup_over_scalar_wasm: +(results[1].train_samples_per_sec / results[0].train_samples_per_sec).toFixed(2),
+};
+console.log(JSON.stringify(summary, null, 2));
