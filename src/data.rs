@@ -27,16 +27,42 @@ impl Dataset {
     pub fn from_idx(images: &[u8], labels: &[u8]) -> Result<Dataset, Error> {
         let (pixels, count, rows, cols) = parse_images(images)?;
         let labels = parse_labels(labels)?;
-        if labels.len() != count {
+        let dataset = Dataset { images: pixels, labels, rows, cols };
+        dataset.check_counts(count)?;
+        Ok(dataset)
+    }
+
+    /// Build from owned file contents without copying the pixels: the header is removed in
+    /// place (the browser hands over 47 MB of training images; a second copy would double the
+    /// wasm memory for nothing).
+    pub fn from_idx_vec(images: Vec<u8>, labels: Vec<u8>) -> Result<Dataset, Error> {
+        let images = gunzip_owned(images)?;
+        let labels = gunzip_owned(labels)?;
+        let (dims, head) = parse_header(&images, "images", 3)?;
+        let (count, rows, cols) = (dims[0], dims[1], dims[2]);
+        check_image_size(rows, cols)?;
+        let (_, label_head) = parse_header(&labels, "labels", 1)?;
+        let strip = |mut v: Vec<u8>, head: usize| {
+            v.drain(..head);
+            v.shrink_to_fit();
+            v
+        };
+        let dataset = Dataset { images: strip(images, head), labels: strip(labels, label_head), rows, cols };
+        dataset.check_counts(count)?;
+        Ok(dataset)
+    }
+
+    fn check_counts(&self, count: usize) -> Result<(), Error> {
+        if self.labels.len() != count {
             return Err(Error::Data(format!(
                 "the images file has {count} images but the labels file has {} labels",
-                labels.len()
+                self.labels.len()
             )));
         }
-        if let Some(bad) = labels.iter().find(|&&l| l > 9) {
+        if let Some(bad) = self.labels.iter().find(|&&l| l > 9) {
             return Err(Error::Data(format!("label {bad} is not a digit 0–9")));
         }
-        Ok(Dataset { images: pixels, labels, rows, cols })
+        Ok(())
     }
 
     /// Number of images.
@@ -82,6 +108,10 @@ pub fn maybe_gunzip(bytes: &[u8]) -> Result<alloc::borrow::Cow<'_, [u8]>, Error>
     } else {
         Ok(alloc::borrow::Cow::Borrowed(bytes))
     }
+}
+
+fn gunzip_owned(bytes: Vec<u8>) -> Result<Vec<u8>, Error> {
+    if bytes.starts_with(&[0x1f, 0x8b]) { gunzip(&bytes) } else { Ok(bytes) }
 }
 
 /// Decompress one gzip member (RFC 1952), checking its length and CRC-32.
@@ -185,10 +215,15 @@ pub fn parse_images(bytes: &[u8]) -> Result<(Vec<u8>, usize, usize, usize), Erro
     let bytes = maybe_gunzip(bytes)?;
     let (dims, head) = parse_header(&bytes, "images", 3)?;
     let (count, rows, cols) = (dims[0], dims[1], dims[2]);
+    check_image_size(rows, cols)?;
+    Ok((bytes[head..].to_vec(), count, rows, cols))
+}
+
+fn check_image_size(rows: usize, cols: usize) -> Result<(), Error> {
     if rows == 0 || cols == 0 || rows > 4096 || cols > 4096 {
         return Err(Error::Data(format!("images file has impossible image size {rows}×{cols}")));
     }
-    Ok((bytes[head..].to_vec(), count, rows, cols))
+    Ok(())
 }
 
 /// Parse an IDX labels file (gzip or raw).

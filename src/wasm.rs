@@ -114,9 +114,9 @@ impl Engine {
     /// Give the engine MNIST: the four IDX files as bytes (raw or gzip). Checks everything;
     /// on error nothing changes. Returns `{train, test}` counts.
     #[wasm_bindgen(js_name = loadData)]
-    pub fn load_data(&mut self, train_images: &[u8], train_labels: &[u8], test_images: &[u8], test_labels: &[u8]) -> Result<JsValue, JsError> {
-        let train = Dataset::from_idx(train_images, train_labels).map_err(js_err)?;
-        let test = Dataset::from_idx(test_images, test_labels).map_err(js_err)?;
+    pub fn load_data(&mut self, train_images: Vec<u8>, train_labels: Vec<u8>, test_images: Vec<u8>, test_labels: Vec<u8>) -> Result<JsValue, JsError> {
+        let train = Dataset::from_idx_vec(train_images, train_labels).map_err(js_err)?;
+        let test = Dataset::from_idx_vec(test_images, test_labels).map_err(js_err)?;
         let inputs = self.trainer.net.config().layers[0];
         for (name, d) in [("training", &train), ("test", &test)] {
             if d.pixels() != inputs {

@@ -60,6 +60,13 @@ fn gzip_and_raw_give_the_same_dataset() {
     let raw = Dataset::from_idx(&images, &labels).unwrap();
     let zipped = Dataset::from_idx(&gzip(&images), &gzip(&labels)).unwrap();
     assert_eq!(raw, zipped);
+    // The owning reader (used by the browser to avoid a second copy) agrees, and so do its errors.
+    assert_eq!(Dataset::from_idx_vec(images.clone(), labels.clone()).unwrap(), raw);
+    assert_eq!(Dataset::from_idx_vec(gzip(&images), gzip(&labels)).unwrap(), raw);
+    let m = data_error(Dataset::from_idx_vec(images.clone(), labels[..labels.len() - 1].to_vec()));
+    assert!(m.contains("truncated"), "{m}");
+    let m = data_error(Dataset::from_idx_vec(labels.clone(), labels.clone()));
+    assert!(m.contains("magic"), "{m}");
 }
 
 #[test]

@@ -181,10 +181,10 @@ fn every_bad_input_throws_and_the_engine_keeps_working() {
     assert!(message(e.evaluate(None).err().unwrap()).contains("no test data"));
     // Garbage and mismatched data.
     let (imgs, labels) = idx(20);
-    assert!(message(e.load_data(b"garbage", &labels, &imgs, &labels).err().unwrap()).contains("magic"));
-    assert!(message(e.load_data(&imgs, &labels[..labels.len() - 1], &imgs, &labels).err().unwrap()).contains("truncated"));
+    assert!(message(e.load_data(b"garbage".to_vec(), labels.to_vec(), imgs.to_vec(), labels.to_vec()).err().unwrap()).contains("magic"));
+    assert!(message(e.load_data(imgs.to_vec(), labels[..labels.len() - 1].to_vec(), imgs.to_vec(), labels.to_vec()).err().unwrap()).contains("truncated"));
     let (big, big_labels) = idx(21);
-    assert!(e.load_data(&imgs, &big_labels, &big, &big_labels).is_err());
+    assert!(e.load_data(imgs.to_vec(), big_labels.to_vec(), big.to_vec(), big_labels.to_vec()).is_err());
     // Wrong input sizes and labels.
     assert!(message(e.predict(pixels(15)).err().unwrap()).contains("15"));
     assert!(e.predict(JsValue::from_str("a digit")).is_err());
@@ -210,7 +210,7 @@ fn every_bad_input_throws_and_the_engine_keeps_working() {
     assert_eq!(e.predict(pixels(16)).unwrap().to_vec(), baseline);
 
     // And everything still works.
-    let counts = e.load_data(&imgs, &labels, &imgs, &labels).unwrap();
+    let counts = e.load_data(imgs.to_vec(), labels.to_vec(), imgs.to_vec(), labels.to_vec()).unwrap();
     assert_eq!(Reflect::get(&counts, &"train".into()).unwrap().as_f64(), Some(20.0));
     e.train(10, true).unwrap();
     e.evaluate(Some(5)).unwrap();
@@ -224,11 +224,11 @@ fn every_bad_input_throws_and_the_engine_keeps_working() {
 fn snapshot_round_trip_through_the_js_api() {
     let mut a = small_engine();
     let (imgs, labels) = idx(40);
-    a.load_data(&imgs, &labels, &imgs, &labels).unwrap();
+    a.load_data(imgs.to_vec(), labels.to_vec(), imgs.to_vec(), labels.to_vec()).unwrap();
     a.train(7, false).unwrap();
     let bytes = a.export_snapshot().to_vec();
     let mut b = small_engine();
-    b.load_data(&imgs, &labels, &imgs, &labels).unwrap();
+    b.load_data(imgs.to_vec(), labels.to_vec(), imgs.to_vec(), labels.to_vec()).unwrap();
     b.import_snapshot(&bytes).unwrap();
     assert_eq!(b.export_snapshot().to_vec(), bytes, "byte-identical re-export");
     assert_eq!(a.predict(pixels(32)).unwrap().to_vec(), b.predict(pixels(32)).unwrap().to_vec());
