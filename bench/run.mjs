@@ -12,7 +12,12 @@ import { createHandler } from '../www/serve.mjs';
 import { chromium } from 'playwright-core';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// Environment knobs for quick experiments: BENCH_SECONDS, BENCH_VARIANTS (comma-separated
+// names below), BENCH_TRAIN=0 (GEMMs only), BENCH_NATIVE=0 (skip the native figures).
 const seconds = Number(process.env.BENCH_SECONDS || 3);
+const wanted = process.env.BENCH_VARIANTS ? process.env.BENCH_VARIANTS.split(',') : null;
+const withTrain = process.env.BENCH_TRAIN !== '0';
+const withNative = process.env.BENCH_NATIVE !== '0';
 const CEILING = 50; // GFLOP/s per core for f32x4 multiply-add in this Chromium (see the issue)
 
 const server = http.createServer(createHandler({ extra: [['/bench/', path.join(root, 'bench')]] }));
@@ -35,32 +40,36 @@ const variants = [
   { name: 'relaxed-simd', pkg: 'pkg-relaxed', kernels: 'relaxed-simd' },
 ];
 const results = [];
-for (const v of variants) {
+for (const v of variants.filter((v) => !wanted || wanted.includes(v.name))) {
   process.stderr.write(`[bench] ${v.name}…\n`);
   const slow = v.kernels === 'scalar';
   const r = await page.evaluate((job) => window.runJob(job), {
     pkg: v.pkg, kernels: v.kernels, gemm: shapes, gemmMs: slow ? 400 : 300,
-    train: true, seconds: slow ? Math.min(seconds, 3) : seconds, evalCount: slow ? 250 : 2000,
+    train: withTrain, seconds: slow ? Math.min(seconds, 3) : seconds, evalCount: slow ? 250 : 2000,
   });
   const wasm = fs.readFileSync(path.join(root, v.pkg, 'burstccn_bg.wasm'));
   results.push({
     variant: v.name,
     kernels: r.build.kernels === v.kernels || v.kernels === 'scalar' ? v.kernels : r.build.kernels,
     gemm: r.gemm.map((g) => ({ ...g, gflops: +g.gflops.toFixed(2), fraction_of_ceiling: +(g.gflops / CEILING).toFixed(3) })),
-    train_samples_per_sec: Math.round(r.train_samples_per_sec),
-    inference_samples_per_sec: Math.round(r.inference_samples_per_sec),
+    train_samples_per_sec: withTrain ? Math.round(r.train_samples_per_sec) : null,
+    inference_samples_per_sec: withTrain ? Math.round(r.inference_samples_per_sec) : null,
     wasm_bytes: wasm.length,
     wasm_gzip_bytes: zlib.gzipSync(wasm, { level: 9 }).length,
-    memory_mib: +(r.memory_bytes / 2 ** 20).toFixed(1),
+    memory_mib: withTrain ? +(r.memory_bytes / 2 ** 20).toFixed(1) : null,
   });
 }
 await browser.close();
 server.close();
 
 // Native figures from the same machine, same run.
-process.stderr.write('[bench] native…\n');
-const nativeOut = execFileSync(path.join(root, 'target', 'release', 'burstccn'), ['bench', '--seconds', String(Math.max(1, seconds / 2))], { encoding: 'utf8' });
-const native = JSON.parse(nativeOut);
+let native = { results: [], fma_peak_gflops_per_core: null };
+if (withNative) {
+  process.stderr.write('[bench] native…\n');
+  const out = execFileSync(path.join(root, 'target', 'release', 'burstccn'), ['bench', '--seconds', String(Math.max(1, seconds / 2))], { encoding: 'utf8' });
+  native = JSON.parse(out);
+}
+const find = (name) => results.find((r) => r.variant === name);
 
 const summary = {
   machine: { cores: (await import('node:os')).cpus().length, chromium: execFileSync('/usr/bin/chromium', ['--version'], { encoding: 'utf8' }).trim() },
@@ -69,6 +78,7 @@ const summary = {
   native: native.results.map((r) => ({ kernels: r.kernels, threads: r.threads, train_samples_per_sec: r.train_samples_per_sec, inference_samples_per_sec: r.inference_samples_per_sec, gemm: r.gemm, fraction_of_peak: r.fraction_of_peak })),
   native_fma_peak_gflops_per_core: native.fma_peak_gflops_per_core,
   memory_goal_mib: 128,
-  simd128_speedup_over_scalar_wasm: +(results[1].train_samples_per_sec / results[0].train_samples_per_sec).toFixed(2),
+  simd128_speedup_over_scalar_wasm: find('scalar wasm') && find('simd128') && withTrain
+    ? +(find('simd128').train_samples_per_sec / find('scalar wasm').train_samples_per_sec).toFixed(2) : null,
 };
 console.log(JSON.stringify(summary, null, 2));
