@@ -18,9 +18,13 @@ pub struct BenchArgs {
     /// Kernel variants to compare (comma-separated). Default: every one available.
     #[arg(long, value_delimiter = ',')]
     kernels: Vec<String>,
-    /// Seconds to measure each figure.
+    /// Seconds to measure each figure (split over the rounds).
     #[arg(long, default_value_t = 2.0)]
     seconds: f64,
+    /// Rounds: the variants are measured in turn, round after round, and the median is
+    /// reported, so a slow spell of a shared machine does not favour one variant.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
     /// Threads for the parallel variants (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -139,6 +143,15 @@ fn gemm_figures(k: &dyn Kernels, cfg: &Config, seconds: f64) -> Vec<Value> {
     out
 }
 
+/// Median of the measurements, and their (min, max).
+fn median_and_spread(v: &[f64]) -> (f64, (f64, f64)) {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let mid = s.len() / 2;
+    let median = if s.len() % 2 == 1 { s[mid] } else { 0.5 * (s[mid - 1] + s[mid]) };
+    (median, (s[0], s[s.len() - 1]))
+}
+
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
@@ -156,42 +169,60 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
     let fwd_flops = forward_flops_per_sample(&cfg);
     let peak = fma_peak_gflops(a.seconds.min(1.0));
     let threads = rayon::current_num_threads();
-    eprintln!("benchmarking {} kernels for about {:.0} s each…", names.len(), a.seconds * 2.0 + if a.no_gemm { 0.0 } else { a.seconds });
-    let mut results = Vec::new();
+    eprintln!("benchmarking {} kernels for about {:.0} s each, in {} interleaved rounds…", names.len(), a.seconds * 2.0 + if a.no_gemm { 0.0 } else { a.seconds }, a.rounds.max(1));
+    struct Variant {
+        kernels: &'static dyn Kernels,
+        cores: usize,
+        net: Network,
+        train: Vec<f64>,
+        inference: Vec<f64>,
+    }
+    let mut variants = Vec::new();
+    let mut rng = Random::new(3, 3);
+    let pixels: Vec<u8> = (0..cfg.batch_size * cfg.layers[0]).map(|_| rng.below(256) as u8).collect();
+    let outputs = *cfg.layers.last().unwrap();
+    let labels: Vec<u8> = (0..cfg.batch_size).map(|_| rng.below(outputs.min(256) as u32) as u8).collect();
     for name in &names {
         let k = kernels::by_name(name).ok_or_else(|| format!("unknown kernels `{name}`; available: {}", kernels::available().join(", ")))?;
         let cores = if name.ends_with("-threads") { threads } else { 1 };
         let mut net = Network::new(cfg.clone()).map_err(|e| e.to_string())?;
         net.set_kernels(k);
-        let mut rng = Random::new(3, 3);
-        let pixels: Vec<u8> = (0..cfg.batch_size * cfg.layers[0]).map(|_| rng.below(256) as u8).collect();
-        let outputs = *cfg.layers.last().unwrap();
-        let labels: Vec<u8> = (0..cfg.batch_size).map(|_| rng.below(outputs.min(256) as u32) as u8).collect();
         net.load_images_u8(&pixels).map_err(|e| e.to_string())?;
-        let steps = rate(a.seconds, || {
+        variants.push(Variant { kernels: k, cores, net, train: Vec::new(), inference: Vec::new() });
+    }
+    let rounds = a.rounds.max(1);
+    let slice = a.seconds / rounds as f64;
+    for _ in 0..rounds {
+        for v in &mut variants {
+            let net = &mut v.net;
             // Plasticity is on, so weights drift; the timing does not depend on their values.
-            let _ = net.train_step(&labels, false);
-        });
-        let inference = rate(a.seconds, || {
-            net.forward();
-        });
-        let train_sps = steps * cfg.batch_size as f64;
+            v.train.push(rate(slice, || {
+                let _ = net.train_step(&labels, false);
+            }) * cfg.batch_size as f64);
+            v.inference.push(rate(slice, || net.forward()) * cfg.batch_size as f64);
+        }
+    }
+    let mut results = Vec::new();
+    for v in &variants {
+        let (train_sps, spread) = median_and_spread(&v.train);
+        let (infer_sps, _) = median_and_spread(&v.inference);
         let gflops = train_sps * flops / 1e9;
         let mut entry = json!({
-            "kernels": k.name(),
-            "threads": cores,
+            "kernels": v.kernels.name(),
+            "threads": v.cores,
             "train_samples_per_sec": train_sps.round(),
+            "train_samples_per_sec_range": [spread.0.round(), spread.1.round()],
             "train_gflops": round2(gflops),
-            "inference_samples_per_sec": (inference * cfg.batch_size as f64).round(),
-            "inference_gflops": round2(inference * cfg.batch_size as f64 * fwd_flops / 1e9),
+            "inference_samples_per_sec": infer_sps.round(),
+            "inference_gflops": round2(infer_sps * fwd_flops / 1e9),
         });
         if let Some(p) = peak {
-            entry["fraction_of_peak"] = json!((gflops / (p * cores as f64) * 1000.0).round() / 1000.0);
+            entry["fraction_of_peak"] = json!((gflops / (p * v.cores as f64) * 1000.0).round() / 1000.0);
         }
         if !a.no_gemm {
-            entry["gemm"] = Value::Array(gemm_figures(k, &cfg, a.seconds));
+            entry["gemm"] = Value::Array(gemm_figures(v.kernels, &cfg, a.seconds));
         }
-        eprintln!("  {:<16} {:>8.0} samples/s training, {:>6.1} GFLOP/s", k.name(), train_sps, gflops);
+        eprintln!("  {:<16} {:>8.0} samples/s training ({:.0}–{:.0}), {:>6.1} GFLOP/s", v.kernels.name(), train_sps, spread.0, spread.1, gflops);
         results.push(entry);
     }
     let summary = json!({
