@@ -61,6 +61,15 @@ pub fn build_info() -> Result<JsValue, JsError> {
     to_js(&Info { version: env!("CARGO_PKG_VERSION"), kernels: kernels::best().name(), available: kernels::available() })
 }
 
+/// A fresh seed from the browser's cryptographic random source (for a "new seed" button):
+/// an integer below 2^53, so it survives the URL and JSON exactly.
+#[wasm_bindgen(js_name = randomSeed)]
+pub fn random_seed() -> Result<f64, JsError> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(|e| JsError::new(&format!("no random source: {e}")))?;
+    Ok((u64::from_le_bytes(bytes) & crate::model::MAX_SEED) as f64)
+}
+
 /// The default configuration (the authors' MNIST notebook), as a plain object.
 #[wasm_bindgen(js_name = defaultConfig)]
 pub fn default_config() -> Result<JsValue, JsError> {

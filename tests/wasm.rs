@@ -238,6 +238,17 @@ fn snapshot_round_trip_through_the_js_api() {
 }
 
 #[wasm_bindgen_test]
+fn random_seeds_are_valid_and_differ() {
+    let a = burstccn::wasm::random_seed().unwrap();
+    let b = burstccn::wasm::random_seed().unwrap();
+    assert_ne!(a, b);
+    for s in [a, b] {
+        assert!(s >= 0.0 && s <= burstccn::model::MAX_SEED as f64 && s.fract() == 0.0);
+        Engine::new(obj(&[("seed", JsValue::from(s))])).unwrap();
+    }
+}
+
+#[wasm_bindgen_test]
 fn views_look_into_the_activity_buffers() {
     let mut e = small_engine();
     e.present(pixels(32), 3).unwrap();
