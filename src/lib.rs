@@ -18,16 +18,20 @@
 
 extern crate alloc;
 
+pub mod continuous;
 pub mod data;
 pub mod error;
 pub mod kernels;
 pub mod model;
+pub mod multiplex;
 pub mod rng;
 pub mod snapshot;
 pub mod train;
 
 #[cfg(all(feature = "wasm", target_arch = "wasm32"))]
 pub mod wasm;
+#[cfg(all(feature = "wasm", target_arch = "wasm32"))]
+pub mod wasm_dynamics;
 
 pub use error::Error;
 pub use model::{Config, FeedbackMode, Network, Rule};

@@ -204,6 +204,9 @@ unsafe fn gemm_nt(alpha: f32, a: &MatRef, b: &MatRef, beta: f32, c: &mut MatMut)
 
 /// Accumulate `R` rows × `V` vectors of output over `kc` steps: element (r, p) of op(A) is at
 /// `a + r·a_rs + p·a_ks`; row p of B starts at `b + p·ldb`. The last vector is masked by `tail`.
+// Plain index loops over the constant-size tile: written with iterators, LLVM kept the
+// accumulators in memory (4 × 3 tile: 31 GFLOP/s instead of 55).
+#[allow(clippy::needless_range_loop)]
 #[inline(always)]
 unsafe fn axpy_tile<const R: usize, const V: usize, const MASKED: bool>(
     kc: usize,

@@ -7,6 +7,9 @@
 //! (chosen per flavour) leave room for the loaded operands and, for plain simd128, the
 //! product's temporary. Tails along k (dot) and n (broadcast) are finished in scalar code.
 
+// Index loops over the constant-size tiles are deliberate (they keep accumulators in registers).
+#![allow(clippy::needless_range_loop)]
+
 use core::arch::wasm32::*;
 
 use super::{blend, MatMut, MatRef};

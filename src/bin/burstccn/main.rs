@@ -21,6 +21,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
 
 mod bench;
+mod dynamics;
 
 #[derive(Parser)]
 #[command(name = "burstccn", version, about = "BurstCCN: single-phase, burst-dependent deep learning (Greedy et al., NeurIPS 2022)")]
@@ -37,6 +38,10 @@ enum Command {
     Eval(EvalArgs),
     /// Measure training and inference speed (prints JSON).
     Bench(bench::BenchArgs),
+    /// The continuous-time model on the paper's online regression task (Fig. 3).
+    Continuous(dynamics::ContinuousArgs),
+    /// Burst multiplexing: depressing and facilitating synapses decode one spike train.
+    Multiplex(dynamics::MultiplexArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -204,6 +209,8 @@ fn main() -> ExitCode {
         Command::Train(a) => train(a),
         Command::Eval(a) => eval(a),
         Command::Bench(a) => bench::run(a),
+        Command::Continuous(a) => dynamics::continuous(a),
+        Command::Multiplex(a) => dynamics::multiplex(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
