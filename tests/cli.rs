@@ -87,6 +87,8 @@ fn bad_arguments_and_files_are_clear_errors() {
     let out = burstccn(&["eval", "--load", bogus.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("snapshot"));
+    let out = burstccn(&["train", "--lr-decay", "1.5"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--lr-decay"));
     let out = burstccn(&["train", "--kernels", "nonsense"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("available"));
 }

@@ -163,6 +163,9 @@ struct TrainArgs {
     /// Print one JSON object per epoch on stdout.
     #[arg(long)]
     json: bool,
+    /// Multiply the learning rates (η, η_Q, η_Y) by this after every epoch (1 = constant).
+    #[arg(long, default_value_t = 1.0)]
+    lr_decay: f32,
     /// Use only the first N training images (quick runs).
     #[arg(long)]
     train_limit: Option<usize>,
@@ -291,6 +294,9 @@ fn diagnose_on(net: &mut Network, test: &Dataset, batches: usize) -> Result<Vec<
 
 fn train(a: TrainArgs) -> Result<(), String> {
     set_threads(a.threads)?;
+    if !(a.lr_decay > 0.0 && a.lr_decay <= 1.0) {
+        return Err(format!("--lr-decay must be in (0, 1], got {}", a.lr_decay));
+    }
     let (train_full, test) = load_data(&a.data)?;
     let train_set = match a.train_limit {
         Some(n) => train_full.take(n),
@@ -378,6 +384,7 @@ fn train(a: TrainArgs) -> Result<(), String> {
             "test_loss": eval.loss,
             "samples_per_sec": (seen as f64 / secs).round(),
             "seconds": (secs * 100.0).round() / 100.0,
+            "lr": trainer.net.config().lr,
             "best_test_error": best.map(|b| b.0),
             "best_epoch": best.map(|b| b.1),
             "diagnostics": average_diagnostics(&diags),
@@ -399,6 +406,13 @@ fn train(a: TrainArgs) -> Result<(), String> {
         }
         if let Some(path) = &a.save {
             save(&trainer.net, path)?;
+        }
+        if a.lr_decay != 1.0 {
+            let mut next = trainer.net.config().clone();
+            next.lr *= a.lr_decay;
+            next.lr_q *= a.lr_decay;
+            next.lr_y *= a.lr_decay;
+            trainer.net.set_config(next).map_err(|e| format!("--lr-decay: {e}"))?;
         }
     }
     if let (Some((err, epoch)), false) = (best, a.json) {
