@@ -31,7 +31,7 @@ serve:
 train: build
 	./target/release/burstccn train $(ARGS)
 
-test: setup test-native test-wasm
+test: setup test-native test-wasm test-page
 
 # The wasm tests run in headless Chromium, once per SIMD build (relaxed-simd in its own target
 # dir so the two builds do not invalidate each other).
@@ -44,8 +44,13 @@ test-native:
 	$(CARGO) test
 	$(CARGO) rustc --release --lib --crate-type rlib --no-default-features  # the core builds without std
 	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --target wasm32-unknown-unknown --lib $(WASM_FEATURES) -- -D warnings
 
 # Browser (scalar wasm, simd128, relaxed-simd in a Web Worker) and native, one JSON summary.
+# The page, served exactly as `make demo` serves it, in headless Chromium (Playwright).
+test-page: wasm
+	npm run --silent test:page
+
 bench: build
 	BUILD_SCALAR=1 scripts/build-wasm.sh
 	node bench/run.mjs
