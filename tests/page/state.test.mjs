@@ -1,0 +1,66 @@
+// The page's state object ⇄ URL hash, without a browser: every setting survives the trip,
+// bad values fall back to their defaults with a notice that names them.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PARAMS, HIDEABLE, defaults, parseHash, toHash, engineConfig, fromEngineConfig, hiddenParts } from '../../www/state.js';
+
+function randomState(rand) {
+  const s = defaults();
+  for (const p of PARAMS) {
+    if (p.kind === 'enum') s[p.name] = p.values[Math.floor(rand() * p.values.length)];
+    else if (p.kind === 'bool') s[p.name] = rand() < 0.5;
+    else if (p.kind === 'int') s[p.name] = Math.floor(p.min + rand() * Math.min(p.max - p.min, 1e6));
+    else if (p.kind === 'number') {
+      const v = Number((p.min + (0.001 + 0.998 * rand()) * (p.max - p.min)).toPrecision(1 + Math.floor(rand() * 6)));
+      s[p.name] = p.open && (v <= p.min || v >= p.max) ? (p.min + p.max) / 2 : v; // rounding may reach an open end
+    }
+    else if (p.kind === 'list') s[p.name] = Array.from({ length: Math.floor(rand() * (p.maxLength + 1)) }, () => 1 + Math.floor(rand() * 999));
+  }
+  for (const name of HIDEABLE) {
+    const r = rand();
+    if (r < 0.2) s.hide.add(name); else if (r < 0.3) s.show.add(name);
+  }
+  return s;
+}
+
+test('every state survives toHash → parseHash', () => {
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let i = 0; i < 500; i++) {
+    const s = randomState(rand);
+    const { state, notices } = parseHash(toHash(s));
+    assert.deepEqual(notices, [], toHash(s));
+    assert.deepEqual({ ...state, hide: [...state.hide].sort(), show: [...state.show].sort() },
+      { ...s, hide: [...s.hide].sort(), show: [...s.show].sort() });
+  }
+});
+
+test('bad values fall back to the defaults and are named', () => {
+  const { state, notices } = parseHash('#lr=abc&p_baseline=1&hidden=5,0&rule=sgd&seed=1.5&nope=1&draw_hide=maybe&batch_size=64');
+  const d = defaults();
+  for (const name of ['lr', 'p_baseline', 'hidden', 'rule', 'seed']) assert.deepEqual(state[name], d[name], name);
+  assert.equal(state.batch_size, 64);
+  const text = notices.map((n) => n.message).join('\n');
+  for (const name of ['lr=abc', 'p_baseline=1', 'hidden=5,0', 'rule=sgd', 'seed=1.5', 'nope', 'draw_hide=maybe']) assert.ok(text.includes(name), name);
+});
+
+test('engine configuration: the authors’ notebook by default; Q learning off means lr_q = 0', () => {
+  assert.deepEqual(engineConfig(defaults()), {
+    layers: [784, 500, 500, 500, 10], rule: 'burstccn', lr: 0.3, p_baseline: 0.5, y_mode: 'random', y_scale: 0.5,
+    q_mode: 'symmetric_init', lr_q: 0.000731, batch_size: 32, seed: 1,
+  });
+  assert.equal(engineConfig({ ...defaults(), q_learning: false }).lr_q, 0);
+  // From a loaded snapshot's configuration (f32 values) back to tidy settings.
+  const back = fromEngineConfig(defaults(), { ...engineConfig(defaults()), lr: Math.fround(0.3), layers: [784, 256, 10], lr_q: 0 });
+  assert.equal(back.lr, 0.3);
+  assert.deepEqual(back.hidden, [256]);
+  assert.equal(back.q_learning, false);
+  assert.equal(back.lr_q, 0.000731, 'the rate is kept for when Q learning is turned back on');
+});
+
+test('embed hides the chrome unless a link shows it again', () => {
+  const { state } = parseHash('#embed=1&draw_hide=0&lr_hide=1');
+  const hidden = hiddenParts(state);
+  for (const name of ['settings', 'intro', 'share', 'model', 'confusion', 'digits', 'lr']) assert.ok(hidden.has(name), name);
+  for (const name of ['draw', 'network', 'curves']) assert.ok(!hidden.has(name), name);
+});

@@ -1,0 +1,736 @@
+// Page wiring: the state object ⇄ controls ⇄ URL hash, the training worker, and the views.
+// Data flows one way: page → worker → wasm engine → small copies → canvases and charts.
+import { PARAMS, parseHash, toHash, engineConfig, fromEngineConfig, param, parseValue, hiddenParts, defaults, changed } from './state.js';
+import { loadMnist } from './data.js';
+import { NetworkView, OutputBars, renderLegend, drawDigit } from './heatmap.js';
+import { LearningCurves, AlignmentChart, formatSamples } from './charts.js';
+import { DrawPad } from './draw.js';
+import { ConfusionMatrix, DigitStrip } from './testviews.js';
+
+const $ = (id) => document.getElementById(id);
+const STRIP_COUNT = 24;
+/** How often the drawing is re-classified while the network keeps learning. */
+const REPREDICT_MS = 600;
+const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
+const pct = (x) => `${(x * 100).toFixed(1)} %`;
+
+// ---------------------------------------------------------------- notices
+const shown = new Map();
+/**
+ * A dismissable message under the header. `key` replaces an earlier message with the same key;
+ * `items` adds a list under the text.
+ */
+function notify(kind, text, key = text, items = []) {
+  shown.get(key)?.remove();
+  const el = document.createElement('div');
+  el.className = `notice ${kind}`;
+  el.setAttribute('role', kind === 'error' ? 'alert' : 'status');
+  el.dataset.key = key;
+  const msg = document.createElement('span');
+  msg.textContent = text;
+  if (items.length) {
+    const ul = document.createElement('ul');
+    for (const item of items) {
+      const li = document.createElement('li');
+      li.textContent = item;
+      ul.append(li);
+    }
+    msg.append(ul);
+  }
+  const close = document.createElement('button');
+  close.type = 'button';
+  close.className = 'close';
+  close.setAttribute('aria-label', 'Dismiss');
+  close.textContent = '×';
+  close.addEventListener('click', () => { el.remove(); shown.delete(key); });
+  el.append(msg, close);
+  $('notices').append(el);
+  shown.set(key, el);
+  if (kind === 'info') setTimeout(() => { el.remove(); if (shown.get(key) === el) shown.delete(key); }, 9000);
+  return el;
+}
+
+// ---------------------------------------------------------------- state and URL
+/** One notice listing what a link asked for that the page could not use. */
+function notifyLink(notices) {
+  if (notices.length) notify('warn', 'This link has settings the page could not use:', 'link', notices.map((n) => n.message));
+}
+
+let state;
+{
+  const parsed = parseHash(location.hash);
+  state = parsed.state;
+  notifyLink(parsed.notices);
+}
+
+function writeHash() {
+  history.replaceState(null, '', toHash(state));
+  $('open-full').href = `${location.pathname}${toHash({ ...state, embed: false, hide: new Set(), show: new Set() })}`;
+}
+
+// ---------------------------------------------------------------- worker
+const worker = new Worker('worker.js', { type: 'module' });
+let callId = 0;
+const calls = new Map();
+/** Network generation: bumped by reset/load so late messages about the old network are ignored. */
+let gen = 0;
+
+function call(type, payload = {}, transfer = []) {
+  return new Promise((resolve, reject) => {
+    const id = ++callId;
+    calls.set(id, { resolve, reject });
+    worker.postMessage({ type, id, ...payload }, transfer);
+  });
+}
+
+worker.onmessage = ({ data: m }) => {
+  if (m.type === 'reply') {
+    const c = calls.get(m.id);
+    calls.delete(m.id);
+    if (m.ok) c?.resolve(m.result); else c?.reject(new Error(m.error));
+    return;
+  }
+  if (m.gen !== undefined && m.gen !== gen) return;
+  switch (m.type) {
+    case 'engine': return onEngine(m);
+    case 'tick': return onTick(m);
+    case 'eval': return onEval(m);
+    case 'diverged': return onDiverged(m);
+    case 'error':
+      if (m.during === 'train') {
+        running = false;
+        updatePlay();
+      }
+      return notify('error', `${m.during === 'train' ? 'Training stopped: ' : ''}${m.error}`, 'worker-error');
+    default:
+  }
+};
+worker.onerror = (e) => {
+  e.preventDefault();
+  fail(`The training worker could not start: ${e.message || 'unknown error'}`);
+};
+
+// ---------------------------------------------------------------- views
+const network = new NetworkView($('network'));
+renderLegend($('legend'));
+const curves = new LearningCurves($('curves'), { subsetLabel: 'test, 2,000 images' });
+const alignment = new AlignmentChart($('alignment'), $('alignment-legend'));
+const confusion = new ConfusionMatrix($('confusion'));
+const strip = new DigitStrip($('strip'));
+const padBars = new OutputBars($('pad-bars'), { burst: false });
+const pad = new DrawPad($('pad'), onDraw);
+
+let phase = 'starting'; // starting → loading → ready | failed
+let running = false;
+let progress = { total_samples: 0, epoch: 0, epochs_done: 0 };
+let rate = null;
+let subsetSize = 2000;
+let viewSource = 'train';
+let lastTrainActivity = null;
+
+function setPhase(p) {
+  phase = p;
+  document.body.dataset.phase = p;
+  const ready = p === 'ready';
+  for (const id of ['play', 'step', 'reset', 'save', 'load']) $(id).disabled = !ready;
+  $('clear').disabled = !ready || pad.empty;
+  updateTeachButton();
+}
+
+function fail(message) {
+  setPhase('failed');
+  $('loading').hidden = true;
+  notify('error', message, 'fatal');
+}
+
+// Network view: draw at most once per frame, whatever the message rate.
+let pendingActivity = null;
+function showActivity(activity) {
+  pendingActivity = activity;
+  requestAnimationFrame(() => {
+    if (!pendingActivity) return;
+    network.update(pendingActivity, state.p_baseline);
+    pendingActivity = null;
+  });
+}
+
+function setSource(source) {
+  viewSource = source;
+  $('src-train').setAttribute('aria-pressed', String(source === 'train'));
+  $('src-draw').setAttribute('aria-pressed', String(source === 'draw'));
+  if (source === 'train' && lastTrainActivity) showActivity(lastTrainActivity);
+  if (source === 'draw' && drawPixels) predictDrawing();
+}
+
+function setShape() {
+  network.setShape(state.hidden);
+  alignment.setShape(state.hidden.length);
+}
+
+// ---------------------------------------------------------------- readouts
+let readoutTimer = 0;
+function updateReadouts() {
+  if (readoutTimer) return;
+  readoutTimer = setTimeout(() => {
+    readoutTimer = 0;
+    $('r-samples').textContent = fmtInt(progress.total_samples);
+    $('r-epoch').textContent = (progress.epoch ?? 0).toFixed(2);
+    $('r-rate').textContent = running && rate != null ? fmtInt(rate) : '–';
+    $('r-rate').dataset.value = running && rate != null ? String(rate) : '';
+  }, 200);
+}
+
+function updatePlay() {
+  const b = $('play');
+  b.querySelector('.icon path').setAttribute('d', running ? 'M2 1h3.5v12H2zM8.5 1H12v12H8.5z' : 'M2 1l11 6-11 6z');
+  b.querySelector('.label').textContent = running ? 'Pause' : 'Train';
+  b.classList.toggle('running', running);
+  b.setAttribute('aria-label', running ? 'Pause training' : 'Train');
+  $('step').disabled = running || phase !== 'ready';
+  document.body.classList.toggle('is-running', running);
+}
+
+// ---------------------------------------------------------------- worker events
+/** The engine's own configuration, as it reports it (read back after every change). */
+function engineSays(config) {
+  $('foot').dataset.engineConfig = JSON.stringify(config);
+  const layers = config.layers.join('-');
+  $('net-info').textContent = `network ${layers} · ${config.rule} · η ${+config.lr.toPrecision(4)} · p_b ${+config.p_baseline.toPrecision(4)} · batch ${config.batch_size}`;
+}
+
+function onEngine(m) {
+  engineSays(m.config);
+  $('build-info').textContent = `Engine ${m.version} (Rust → WebAssembly, ${m.kernel} kernels) in a Web Worker`;
+}
+
+function onTick(m) {
+  if (m.progress) progress = m.progress;
+  if (m.report) curves.addTrain(m.report, progress.total_samples);
+  if (m.diagnostics) {
+    alignment.add(progress.total_samples, m.diagnostics);
+    const u = m.diagnostics.mean_abs_apical;
+    // Mean |apical potential|: Q learning drives it toward 0 (no hidden layer: none to show).
+    $('apical-mean').textContent = u == null || !Number.isFinite(u) ? '' : `mean |u| = ${u < 0.001 ? u.toExponential(1) : u.toFixed(4)}`;
+  }
+  // The page owns "running" (a late tick must not undo a click); the worker reports its own
+  // stops through 'diverged' and 'error'.
+  rate = m.rate;
+  if (m.activity) {
+    lastTrainActivity = m.activity;
+    if (viewSource === 'train') showActivity(m.activity);
+  }
+  updateReadouts();
+}
+
+function onEval(m) {
+  const samples = m.progress.total_samples;
+  const acc = 1 - m.error_rate;
+  curves.addTest(samples, m.error_rate, m.loss, m.scope === 'full');
+  if (m.scope === 'subset') {
+    $('r-acc').textContent = pct(acc);
+    $('r-acc').dataset.value = String(acc);
+    $('r-acc').dataset.samples = String(samples);
+    $('r-acc-scope').textContent = `${fmtInt(m.count)} test images`;
+    $('r-acc').title = `Every 5th image of the 10,000 MNIST test images, scored at ${fmtInt(samples)} samples`;
+  } else {
+    $('r-full').textContent = pct(acc);
+    $('r-full').dataset.value = String(acc);
+    $('r-full-scope').textContent = m.progress.epochs_done ? `after epoch ${m.progress.epochs_done}` : '10,000';
+  }
+  confusion.update(m.confusion);
+  $('confusion-scope').textContent = `${m.scope === 'full' ? 'all 10,000' : fmtInt(m.count)} test images, at ${formatSamples(samples)} samples`;
+  if (m.strip.start === strip.start) strip.setPredictions(m.strip.preds);
+  progress = m.progress;
+  updateReadouts();
+}
+
+function onDiverged(m) {
+  running = false;
+  progress = m.progress;
+  updatePlay();
+  updateReadouts();
+  notify('error', `Training diverged after ${fmtInt(m.progress.total_samples)} samples, so it was paused: ${m.message}. ` +
+    `The weights from before that step are kept. Lower the learning rate η (now ${state.lr}) and press Train again, or Reset.`, 'diverged');
+}
+
+// ---------------------------------------------------------------- controls
+const form = $('settings-form');
+
+function syncControls() {
+  for (const p of PARAMS) {
+    const el = form.elements[p.name];
+    if (!el) continue;
+    if (el.type === 'checkbox') el.checked = state[p.name];
+    else el.value = String(state[p.name]);
+  }
+  form.elements.depth.value = String(state.hidden.length);
+  form.elements.width.value = String(state.hidden.length ? Math.max(...state.hidden) : form.elements.width.value || 500);
+  form.elements.width.disabled = state.hidden.length === 0;
+  form.elements.lr_q.disabled = !state.q_learning;
+  const uneven = new Set(state.hidden).size > 1;
+  form.elements.width.title = uneven ? `layers: ${state.hidden.join('-')}` : '';
+}
+
+function applyVisibility() {
+  const hidden = hiddenParts(state);
+  document.querySelectorAll('[data-hide]').forEach((el) => { el.hidden = hidden.has(el.dataset.hide); });
+  document.body.classList.toggle('embed', state.embed);
+}
+
+/** The value a control asks for, as the text the URL would hold. */
+function controlRaw(el) {
+  if (el.name === 'depth' || el.name === 'width') {
+    const depth = Number(form.elements.depth.value);
+    const width = form.elements.width.value.trim() || String(state.hidden[0] ?? 500);
+    if (!Number.isInteger(depth) || depth < 0 || depth > 6) return { name: 'hidden', raw: null, error: 'the number of hidden layers must be a whole number from 0 to 6' };
+    return { name: 'hidden', raw: depth ? Array(depth).fill(width).join(',') : '-' };
+  }
+  return { name: el.name, raw: el.type === 'checkbox' ? (el.checked ? '1' : '0') : el.value };
+}
+
+form.addEventListener('submit', (e) => e.preventDefault());
+form.addEventListener('change', async (e) => {
+  const el = e.target;
+  if (!el.name) return;
+  const { name, raw, error } = controlRaw(el);
+  const p = param(name);
+  const r = error ? { error } : parseValue(p, raw);
+  if ('error' in r) {
+    notify('warn', `${p.label}: ${raw ?? ''} ${r.error}. Kept ${name === 'hidden' ? state.hidden.join('-') || 'no hidden layer' : state[name]}.`, `control-${name}`);
+    syncControls();
+    return;
+  }
+  shown.get(`control-${name}`)?.remove();
+  await applySettings({ ...state, hide: new Set(state.hide), show: new Set(state.show), [name]: r.value });
+});
+
+$('new-seed').addEventListener('click', async () => {
+  try {
+    const seed = await call('random-seed');
+    form.elements.seed.value = String(seed);
+    form.elements.seed.dispatchEvent(new Event('change', { bubbles: true }));
+  } catch (e) {
+    notify('error', e.message);
+  }
+});
+
+$('defaults').addEventListener('click', () => {
+  const d = defaults();
+  applySettings({ ...d, embed: state.embed, autoplay: state.autoplay, hide: new Set(state.hide), show: new Set(state.show) });
+});
+
+/** The live part of the engine configuration (setConfig keeps the weights). */
+function livePatch(s) {
+  const c = engineConfig(s);
+  return { rule: c.rule, lr: c.lr, p_baseline: c.p_baseline, lr_q: c.lr_q, batch_size: c.batch_size };
+}
+
+let applying = Promise.resolve();
+/** Move to state `next`: live settings via setConfig; the others rebuild the network after asking. */
+function applySettings(next) {
+  applying = applying.then(() => applyNow(next)).catch((e) => notify('error', e.message));
+  return applying;
+}
+
+async function applyNow(next) {
+  const names = changed(state, next);
+  const needsReset = names.some((n) => param(n).apply === 'reset');
+  const needsLive = names.some((n) => param(n).apply === 'live');
+  if (phase !== 'ready') {
+    // Before the data is in: start() rebuilds the engine with these settings when it arrives.
+    state = next;
+  } else if (needsReset) {
+    if (progress.total_samples > 0 && !(await confirmReset(names.filter((n) => param(n).apply === 'reset'), next))) {
+      syncControls();
+      return;
+    }
+    if (!(await resetNetwork(next))) return;
+  } else if (needsLive) {
+    try {
+      engineSays(await call('set', { patch: livePatch(next) }));
+    } catch (e) {
+      notify('error', e.message, 'set-error');
+      syncControls();
+      return;
+    }
+    state = next;
+  } else {
+    state = next;
+  }
+  writeHash();
+  syncControls();
+  applyVisibility();
+}
+
+const confirmDialog = $('confirm');
+function confirmReset(names, next) {
+  const labels = names.map((n) => param(n).label);
+  const what = labels.length > 1 ? `${labels.slice(0, -1).join(', ')} and ${labels.at(-1)}` : labels[0];
+  $('confirm-text').textContent = `Changing the ${what} builds a new network with fresh weights (seed ${next.seed}). ` +
+    `The ${fmtInt(progress.total_samples)} samples of training so far will be lost; save the model first to keep them.`;
+  confirmDialog.returnValue = '';
+  confirmDialog.showModal();
+  return new Promise((resolve) => {
+    confirmDialog.addEventListener('close', () => resolve(confirmDialog.returnValue === 'ok'), { once: true });
+  });
+}
+
+/** A fresh network for `next` (same seed → same weights). Returns false, with a notice, if the engine refuses. */
+async function resetNetwork(next) {
+  const old = gen;
+  gen += 1;
+  running = false;
+  updatePlay();
+  curves.clear();
+  alignment.clear();
+  try {
+    engineSays((await call('reset', { config: engineConfig(next), gen })).config);
+  } catch (e) {
+    gen = old;
+    notify('error', `Could not build that network: ${e.message}`, 'reset-error');
+    syncControls();
+    return false;
+  }
+  state = next;
+  progress = { total_samples: 0, epoch: 0, epochs_done: 0 };
+  $('r-full').textContent = '–';
+  $('r-full-scope').textContent = '10,000';
+  shown.get('diverged')?.remove();
+  setShape();
+  lastTrainActivity = null;
+  await showTestExample();
+  updateReadouts();
+  return true;
+}
+
+window.addEventListener('hashchange', () => {
+  const { state: next, notices } = parseHash(location.hash);
+  notifyLink(notices);
+  applySettings(next);
+});
+
+// ---------------------------------------------------------------- training buttons
+$('play').addEventListener('click', () => {
+  if (phase !== 'ready') return;
+  running = !running;
+  if (running) {
+    setSource('train');
+    shown.get('diverged')?.remove();
+  }
+  worker.postMessage({ type: running ? 'play' : 'pause' });
+  updatePlay();
+  updateReadouts();
+});
+$('step').addEventListener('click', () => {
+  setSource('train');
+  worker.postMessage({ type: 'step' });
+});
+$('reset').addEventListener('click', () => applying = applying.then(() => resetNetwork(state)));
+document.addEventListener('keydown', (e) => {
+  // Space toggles training unless a control has the focus (it has its own use for Space).
+  if (e.code === 'Space' && e.target === document.body && phase === 'ready') {
+    e.preventDefault();
+    $('play').click();
+  }
+});
+
+// ---------------------------------------------------------------- network view source
+$('src-train').addEventListener('click', () => setSource('train'));
+$('src-draw').addEventListener('click', () => setSource('draw'));
+
+/** Before any training, show the burst wave a test digit's label would cause in the fresh network. */
+async function showTestExample() {
+  try {
+    const r = await call('present-test', { index: 0 });
+    lastTrainActivity = r.activity;
+    if (viewSource === 'train') showActivity(r.activity);
+  } catch (e) {
+    notify('error', e.message);
+  }
+}
+
+// ---------------------------------------------------------------- draw pad
+let drawPixels = null;
+let drawLabel = -1;
+let predicting = false;
+let predictAgain = false;
+let holdWave = false; // keep the teaching wave on screen until the drawing or label changes
+
+const labelButtons = $('label-pick').querySelector('.label-buttons');
+for (let d = 0; d < 10; d++) {
+  labelButtons.insertAdjacentHTML('beforeend',
+    `<input type="radio" name="true-label" id="label-${d}" value="${d}"><label for="label-${d}">${d}</label>`);
+}
+labelButtons.addEventListener('change', (e) => {
+  drawLabel = Number(e.target.value);
+  holdWave = false;
+  updateTeachButton();
+  if (drawPixels) predictDrawing();
+});
+
+function updateTeachButton() {
+  $('teach').disabled = phase !== 'ready' || !drawPixels || drawLabel < 0;
+}
+
+function onDraw(pixels) {
+  drawPixels = pixels;
+  holdWave = false;
+  $('clear').disabled = !pixels || phase !== 'ready';
+  $('src-draw').disabled = !pixels;
+  updateTeachButton();
+  if (!pixels) {
+    padBars.clear();
+    $('pad-preview').getContext('2d').clearRect(0, 0, 28, 28);
+    if (viewSource === 'draw') setSource('train');
+    return;
+  }
+  drawDigit($('pad-preview'), pixels);
+  if (phase !== 'ready') return;
+  if (viewSource !== 'draw') setSource('draw'); else predictDrawing();
+}
+
+/** Classify the drawing (with the chosen label as teacher, to show the burst wave it would cause). */
+async function predictDrawing() {
+  if (!drawPixels || phase !== 'ready') return;
+  if (predicting) { predictAgain = true; return; }
+  predicting = true;
+  try {
+    const pixels = drawPixels.slice();
+    const r = drawLabel >= 0
+      ? await call('present', { pixels, label: drawLabel }, [pixels.buffer])
+      : await call('predict', { pixels }, [pixels.buffer]);
+    if (!holdWave && drawPixels) {
+      padBars.update({ e: r.output, target: drawLabel });
+      if (viewSource === 'draw') showActivity(r.activity);
+    }
+  } catch (e) {
+    notify('error', e.message, 'draw-error');
+  } finally {
+    predicting = false;
+    if (predictAgain) { predictAgain = false; predictDrawing(); }
+  }
+}
+
+$('clear').addEventListener('click', () => {
+  pad.clear();
+  $('teach-result').textContent = 'Draw, pick the true label, press Teach: one learning step on your drawing.';
+});
+
+$('teach').addEventListener('click', async () => {
+  if (!drawPixels || drawLabel < 0) return;
+  const label = drawLabel;
+  const pixels = drawPixels.slice();
+  try {
+    const r = await call('teach', { pixels, label }, [pixels.buffer]);
+    holdWave = true;
+    padBars.update({ e: r.after, before: r.before, target: label });
+    setSource('draw');
+    showActivity(r.activity);
+    progress = r.progress;
+    updateReadouts();
+    const res = $('teach-result');
+    res.dataset.label = String(label);
+    res.dataset.before = String(r.before[label]);
+    res.dataset.after = String(r.after[label]);
+    const moved = r.after[label] - r.before[label];
+    res.textContent = `Taught “${label}”: its output went ${r.before[label].toFixed(3)} → ${r.after[label].toFixed(3)} ` +
+      `(${moved >= 0 ? '+' : ''}${moved.toFixed(3)}). The network view shows the burst wave of that step.`;
+  } catch (e) {
+    notify('error', e.message, 'teach-error');
+  }
+});
+
+// Keep the drawing's prediction current while the network learns.
+setInterval(() => {
+  if (running && drawPixels && viewSource === 'draw' && !holdWave && !document.hidden) predictDrawing();
+}, REPREDICT_MS);
+
+// ---------------------------------------------------------------- test digits
+async function loadStrip(start) {
+  try {
+    const r = await call('strip', { start, count: STRIP_COUNT });
+    strip.setImages(r);
+    $('strip-scope').textContent = `test images ${fmtInt(r.start + 1)}–${fmtInt(r.start + r.labels.length)} of the evaluation order`;
+  } catch (e) {
+    notify('error', e.message);
+  }
+}
+$('strip-prev').addEventListener('click', () => loadStrip((strip.start ?? 0) - STRIP_COUNT));
+$('strip-next').addEventListener('click', () => loadStrip((strip.start ?? 0) + STRIP_COUNT));
+
+// ---------------------------------------------------------------- curves toggle
+for (const [id, mode] of [['curve-error', 'error'], ['curve-loss', 'loss']]) {
+  $(id).addEventListener('click', () => {
+    curves.setMode(mode);
+    $('curve-error').setAttribute('aria-pressed', String(mode === 'error'));
+    $('curve-loss').setAttribute('aria-pressed', String(mode === 'loss'));
+  });
+}
+
+$('curve-log').addEventListener('change', (e) => curves.setLog(e.target.checked));
+
+// ---------------------------------------------------------------- save / load
+$('save').addEventListener('click', async () => {
+  try {
+    const bytes = await call('export');
+    const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = `burstccn-784-${state.hidden.join('-') || 'x'}-10-${progress.total_samples}-samples.snap`;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  } catch (e) {
+    notify('error', `Could not save the model: ${e.message}`);
+  }
+});
+$('load').addEventListener('click', () => $('load-file').click());
+$('load-file').addEventListener('change', async (e) => {
+  const file = e.target.files[0];
+  e.target.value = '';
+  if (!file) return;
+  applying = applying.then(() => loadModel(file));
+});
+
+async function loadModel(file) {
+  const bytes = await file.arrayBuffer();
+  if (running) {
+    running = false;
+    worker.postMessage({ type: 'pause' });
+    updatePlay();
+  }
+  const old = gen;
+  gen += 1;
+  let r;
+  try {
+    r = await call('import', { bytes, gen }, [bytes]);
+  } catch (err) {
+    gen = old;
+    notify('error', `Could not load “${file.name}”: ${err.message}. The current network is kept.`, 'load-error');
+    return;
+  }
+  shown.get('load-error')?.remove();
+  engineSays(r.config);
+  state = fromEngineConfig(state, r.config);
+  progress = r.progress;
+  curves.clear();
+  alignment.clear();
+  setShape();
+  writeHash();
+  syncControls();
+  $('r-full').textContent = '–';
+  $('r-full-scope').textContent = '10,000';
+  lastTrainActivity = null;
+  await showTestExample();
+  if (drawPixels) predictDrawing();
+  updateReadouts();
+  notify('info', `Loaded “${file.name}”: ${state.hidden.length ? `784-${state.hidden.join('-')}-10` : '784-10'}, ${fmtInt(progress.total_samples)} samples of training.`, 'loaded');
+}
+
+// ---------------------------------------------------------------- share / embed
+const shareDialog = $('share-dialog');
+function embedUrl() {
+  const s = { ...state, embed: true, hide: new Set(state.hide), show: new Set() };
+  shareDialog.querySelectorAll('[data-show]').forEach((box) => {
+    const name = box.dataset.show;
+    if (name === 'autoplay') s.autoplay = box.checked;
+    else if (box.checked) s.show.add(name);
+    else s.hide.add(name);
+  });
+  return `${location.origin}${location.pathname}${toHash(s)}`;
+}
+function fillShare() {
+  $('share-link').value = location.href;
+  $('embed-code').value = `<iframe src="${embedUrl()}" title="BurstCCN: a cortical network learning MNIST with bursts" ` +
+    'width="100%" height="760" style="border:0" loading="lazy"></iframe>';
+}
+$('share').addEventListener('click', () => {
+  writeHash();
+  fillShare();
+  shareDialog.showModal();
+});
+shareDialog.addEventListener('change', fillShare);
+shareDialog.querySelectorAll('[data-copy]').forEach((btn) => btn.addEventListener('click', async () => {
+  const field = $(btn.dataset.copy);
+  field.select();
+  try {
+    await navigator.clipboard.writeText(field.value);
+    btn.textContent = 'Copied';
+  } catch {
+    btn.textContent = 'Press Ctrl+C';
+  }
+  setTimeout(() => { btn.textContent = 'Copy'; }, 2000);
+}));
+
+// ---------------------------------------------------------------- start
+async function start() {
+  syncControls();
+  applyVisibility();
+  writeHash();
+  setShape();
+  setPhase('starting');
+  if (matchMedia('(max-width: 760px)').matches) setSettingsOpen(false);
+  let sent = JSON.stringify(engineConfig(state));
+  const initial = call('init', { config: engineConfig(state) }).catch(async (e) => {
+    // A setting the engine refuses (the page checks ranges too, but the engine has the last word).
+    notify('warn', `Link: ${e.message}; using the authors' settings instead`, 'init-config');
+    const d = defaults();
+    state = { ...d, embed: state.embed, autoplay: state.autoplay, hide: state.hide, show: state.show };
+    syncControls();
+    writeHash();
+    setShape();
+    sent = JSON.stringify(engineConfig(state));
+    return call('init', { config: engineConfig(state) });
+  });
+  setPhase('loading');
+  let files;
+  try {
+    files = await loadMnist((got, total) => {
+      $('loading-bar').max = total || 1;
+      $('loading-bar').value = got;
+      $('loading-text').textContent = total
+        ? `Downloading MNIST… ${(got / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB`
+        : `Downloading MNIST… ${(got / 1e6).toFixed(1)} MB`;
+    });
+  } catch (e) {
+    return fail(`Could not load the MNIST data: ${e.message}`);
+  }
+  try {
+    await initial;
+  } catch (e) {
+    return fail(`The engine could not start: ${e.message}`);
+  }
+  $('loading-text').textContent = 'Preparing 70,000 digits…';
+  try {
+    const counts = await call('data', { files }, Object.values(files));
+    subsetSize = counts.subset;
+    $('r-acc-scope').textContent = `${fmtInt(subsetSize)} test images`;
+    curves.chart.plot.setSeries(2, { label: `test, ${fmtInt(subsetSize)} images` });
+  } catch (e) {
+    return fail(`The MNIST data could not be read: ${e.message}`);
+  }
+  // Settings changed while the data was loading: build that network now (nothing to lose yet).
+  if (JSON.stringify(engineConfig(state)) !== sent) {
+    try {
+      gen += 1;
+      engineSays((await call('reset', { config: engineConfig(state), gen })).config);
+      setShape();
+    } catch (e) {
+      notify('error', `Could not build that network: ${e.message}`, 'reset-error');
+    }
+  }
+  $('loading').hidden = true;
+  setPhase('ready');
+  updatePlay();
+  await Promise.all([loadStrip(0), showTestExample()]);
+  if (drawPixels) onDraw(drawPixels);
+  if (state.autoplay) $('play').click();
+}
+
+function setSettingsOpen(open) {
+  $('settings').classList.toggle('collapsed', !open);
+  $('settings-toggle').setAttribute('aria-expanded', String(open));
+}
+$('settings-toggle').addEventListener('click', () => setSettingsOpen($('settings').classList.contains('collapsed')));
+start();

@@ -1,0 +1,271 @@
+// Line charts (uPlot): learning curves (error or loss vs samples seen) and alignment (angle of
+// BurstCCN's update to backprop's gradient and to feedback alignment's, and the Y–Q angle).
+import { COLOR, LAYER_COLORS } from './colors.js';
+
+const uPlot = globalThis.uPlot;
+/** Redraw at most this often: uPlot is fast, but training shares the machine. */
+const REDRAW_MS = 333;
+/** Keep at most this many rows per chart; older ones are thinned by half. */
+const MAX_ROWS = 4000;
+
+export function formatSamples(n) {
+  if (n >= 1e6) return `${+(n / 1e6).toFixed(2)}M`;
+  if (n >= 1e3) return `${+(n / 1e3).toFixed(1)}k`;
+  return String(Math.round(n));
+}
+
+const FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+const axis = (label, extra = {}) => ({
+  label, labelSize: 18, font: FONT, labelFont: FONT, stroke: COLOR.muted,
+  grid: { stroke: COLOR.grid, width: 1 }, ticks: { stroke: COLOR.grid, width: 1 }, ...extra,
+});
+const xAxis = () => axis('samples seen', { values: (u, splits) => splits.map(formatSamples) });
+
+/**
+ * A uPlot in `root` that follows the width of `root` (its height is fixed: following the
+ * height too would feed back through uPlot's own legend) and redraws at most every REDRAW_MS.
+ */
+class Chart {
+  /** `options()` returns the uPlot options; called again by rebuild(). */
+  constructor(root, options, columns) {
+    this.root = root;
+    this.options = options;
+    this.data = Array.from({ length: columns }, () => []);
+    this.height = () => (matchMedia('(max-width: 760px)').matches ? 190 : 220);
+    this.plot = new uPlot({ ...options(), ...this.size() }, this.data, root);
+    this.pending = false;
+    this.last = 0;
+    new ResizeObserver(() => {
+      const s = this.size();
+      if (s.width !== this.plot.width || s.height !== this.plot.height) this.plot.setSize(s);
+    }).observe(root);
+  }
+
+  size() {
+    return { width: Math.max(200, Math.floor(this.root.clientWidth)), height: this.height() };
+  }
+
+  /** Append one row (x first); a row at the same x as the last merges into it. */
+  push(row) {
+    const d = this.data;
+    const n = d[0].length;
+    if (n && d[0][n - 1] === row[0]) {
+      for (let c = 1; c < d.length; c++) if (row[c] != null) d[c][n - 1] = row[c];
+    } else if (n && row[0] < d[0][n - 1]) {
+      return; // out of order (a late message after a reset): drop it
+    } else {
+      for (let c = 0; c < d.length; c++) d[c].push(row[c] ?? null);
+    }
+    if (d[0].length > MAX_ROWS) this.thin();
+    this.root.dataset.points = String(d[0].length);
+    this.schedule();
+  }
+
+  /** Halve the older half of the rows, keeping every non-null value of a sparse series. */
+  thin() {
+    const d = this.data;
+    const keep = d[0].map((_, i) => i >= d[0].length / 2 || i % 2 === 0 || d.some((col, c) => c > 0 && col[i] != null && this.sparse?.includes(c)));
+    for (let c = 0; c < d.length; c++) d[c] = d[c].filter((_, i) => keep[i]);
+  }
+
+  clear() {
+    this.data = this.data.map(() => []);
+    this.root.dataset.points = '0';
+    this.plot.setData(this.data);
+  }
+
+  /** A new uPlot with fresh options (e.g. a log scale, which uPlot fixes at creation). */
+  rebuild() {
+    this.plot.destroy();
+    this.plot = new uPlot({ ...this.options(), ...this.size() }, this.data, this.root);
+  }
+
+  schedule() {
+    if (this.pending) return;
+    this.pending = true;
+    const wait = Math.max(0, REDRAW_MS - (performance.now() - this.last));
+    setTimeout(() => requestAnimationFrame(() => {
+      this.pending = false;
+      this.last = performance.now();
+      this.plot.setData(this.data);
+    }), wait);
+  }
+}
+
+/**
+ * Learning curves: training error/loss (running, over the last ~1,000 samples), test on the
+ * fixed subset, and the full test set at each epoch end. `mode` is 'error' or 'loss'.
+ */
+export class LearningCurves {
+  constructor(root, { subsetLabel }) {
+    this.mode = 'error';
+    this.log = false;
+    this.bucket = { samples: 0, wrong: 0, sse: 0 };
+    const series = (label, stroke, extra) => ({ label, stroke, width: 2, spanGaps: true, points: { show: false }, ...extra });
+    const fmt = (u, v) => (v == null ? '–' : this.mode === 'error' ? `${v.toFixed(2)} %` : v.toFixed(4));
+    const linear = (u, min, max) => [0, Math.max(max * 1.08, this.mode === 'error' ? 5 : 0.02)];
+    this.chart = new Chart(root, () => ({
+      // Log scale: late differences (a few % error) between rules become visible.
+      scales: { x: { time: false }, y: this.log ? { distr: 3, log: 10 } : { range: linear } },
+      // No y label (uPlot cannot change it later): the values carry the unit in error mode.
+      axes: [xAxis(), axis(null, { size: 50, values: (u, splits) => splits.map((v) => this.formatY(v)) })],
+      series: [
+        { label: 'samples', value: (u, v) => (v == null ? '–' : formatSamples(v)) },
+        series('training (running)', COLOR.eventLight, { width: 1.5, value: fmt }),
+        series(subsetLabel, COLOR.event, { width: 2.5, points: { show: true, size: 5, fill: COLOR.event }, value: fmt }),
+        series('test, all 10,000 (epoch end)', COLOR.ink, { width: 0, paths: () => null, points: { show: true, size: 10, width: 2, fill: '#fff', stroke: COLOR.ink }, value: fmt }),
+      ],
+      legend: { live: false },
+      cursor: { drag: { x: false, y: false } },
+    }), 4);
+    this.chart.sparse = [2, 3];
+    this.rows = { error: [], loss: [] };
+  }
+
+  formatY(v) {
+    if (v == null) return '';
+    const short = v >= 10 ? v.toFixed(0) : +v.toPrecision(v >= 1 ? 2 : 1);
+    return this.mode === 'error' ? `${short}%` : String(+v.toPrecision(2));
+  }
+
+  /** A stored row as drawn: a log axis cannot show 0 (a bucket without a single mistake). */
+  shown(row) {
+    return this.log ? row.map((v, i) => (i > 0 && v != null && v <= 0 ? null : v)) : row;
+  }
+
+  /** Add a training report (summed into buckets of ≥ 1,000 samples to tame batch noise). */
+  addTrain(report, totalSamples) {
+    const b = this.bucket;
+    b.samples += report.samples;
+    b.wrong += report.error_rate * report.samples;
+    b.sse += report.loss * report.samples;
+    if (b.samples < 1000) return;
+    this.add(totalSamples, [b.wrong / b.samples, null, null], [b.sse / b.samples, null, null]);
+    this.bucket = { samples: 0, wrong: 0, sse: 0 };
+  }
+
+  addTest(totalSamples, errorRate, loss, full) {
+    const err = full ? [null, null, errorRate] : [null, errorRate, null];
+    const ls = full ? [null, null, loss] : [null, loss, null];
+    this.add(totalSamples, err, ls);
+  }
+
+  add(x, err, loss) {
+    this.rows.error.push([x, ...err.map((v) => (v == null ? null : v * 100))]);
+    this.rows.loss.push([x, ...loss]);
+    this.chart.push(this.shown(this.rows[this.mode].at(-1)));
+    if (this.rows.error.length > MAX_ROWS * 2) {
+      this.rows.error = this.rows.error.filter((r, i) => i % 2 === 0 || r[2] != null || r[3] != null);
+      this.rows.loss = this.rows.loss.filter((r, i) => i % 2 === 0 || r[2] != null || r[3] != null);
+    }
+  }
+
+  setLog(log) {
+    this.log = log;
+    this.redrawAll();
+  }
+
+  setMode(mode) {
+    this.mode = mode;
+    this.redrawAll();
+  }
+
+  redrawAll() {
+    this.chart.data = this.chart.data.map(() => []);
+    for (const r of this.rows[this.mode]) this.chart.push(this.shown(r));
+    this.chart.rebuild();
+  }
+
+  clear() {
+    this.rows = { error: [], loss: [] };
+    this.bucket = { samples: 0, wrong: 0, sse: 0 };
+    this.chart.clear();
+  }
+}
+
+export const MEASURES = [
+  { key: 'angle_bp', name: 'BurstCCN vs backprop', dash: undefined },
+  { key: 'angle_fa', name: 'BurstCCN vs feedback alignment', dash: [7, 5] },
+  { key: 'angle_yq', name: 'Y vs Q', dash: [2, 4] },
+];
+
+/** Per hidden layer: angle of BurstCCN's ΔW to backprop's and to FA's, and between Y and Q. */
+export class AlignmentChart {
+  constructor(root, legendRoot) {
+    this.root = root;
+    this.legendRoot = legendRoot;
+    this.hiddenCount = -1;
+    this.visible = new Set(MEASURES.map((m) => m.key));
+  }
+
+  setShape(hiddenCount) {
+    if (hiddenCount === this.hiddenCount) return;
+    this.hiddenCount = hiddenCount;
+    this.root.replaceChildren();
+    const series = [{ label: 'samples', value: (u, v) => (v == null ? '–' : formatSamples(v)) }];
+    this.columns = [];
+    MEASURES.forEach((m) => {
+      for (let k = 0; k < hiddenCount; k++) {
+        series.push({
+          label: `hidden ${k + 1}: ${m.name}`, stroke: LAYER_COLORS[k % LAYER_COLORS.length], width: 2, dash: m.dash,
+          spanGaps: true, points: { show: false }, show: this.visible.has(m.key),
+          value: (u, v) => (v == null ? '–' : `${v.toFixed(1)}°`),
+        });
+        this.columns.push({ measure: m.key, layer: k });
+      }
+    });
+    // 90° = no alignment at all: drawn as a dashed reference.
+    const ninety = (u) => {
+      const ctx = u.ctx;
+      const y = u.valToPos(90, 'y', true);
+      ctx.save();
+      ctx.strokeStyle = COLOR.muted;
+      ctx.setLineDash([5, 5]);
+      ctx.lineWidth = devicePixelRatio;
+      ctx.beginPath();
+      ctx.moveTo(u.bbox.left, y);
+      ctx.lineTo(u.bbox.left + u.bbox.width, y);
+      ctx.stroke();
+      ctx.restore();
+    };
+    this.chart = new Chart(this.root, () => ({
+      scales: { x: { time: false }, y: { range: (u, min, max) => [0, Math.max(100, (max || 0) + 5)] } },
+      axes: [xAxis(), axis('angle (°)', { size: 44 })],
+      series,
+      legend: { show: false },
+      hooks: { draw: [ninety] },
+      cursor: { drag: { x: false, y: false } },
+    }), series.length);
+    this.renderLegend();
+  }
+
+  renderLegend() {
+    const layers = Array.from({ length: this.hiddenCount }, (_, k) =>
+      `<span class="al-layer"><i style="background:${LAYER_COLORS[k % LAYER_COLORS.length]}"></i>hidden ${k + 1}</span>`).join('');
+    const ref = `<span class="al-layer"><svg width="22" height="8" aria-hidden="true"><line x1="0" y1="4" x2="22" y2="4" stroke="${COLOR.muted}" stroke-width="1.5" stroke-dasharray="5 5"/></svg> 90° = unrelated</span>`;
+    this.legendRoot.innerHTML = `<div class="al-layers">${layers}${ref}</div><div class="al-measures" role="group" aria-label="angles shown">` +
+      MEASURES.map((m) => `<button type="button" class="al-measure" data-measure="${m.key}" aria-pressed="${this.visible.has(m.key)}">` +
+        `<svg width="28" height="8" aria-hidden="true"><line x1="0" y1="4" x2="28" y2="4" stroke="${COLOR.ink}" stroke-width="2" ${m.dash ? `stroke-dasharray="${m.dash.join(' ')}"` : ''}/></svg>${m.name}</button>`).join('') +
+      '</div>';
+    this.legendRoot.querySelectorAll('.al-measure').forEach((btn) => btn.addEventListener('click', () => {
+      const key = btn.dataset.measure;
+      if (this.visible.has(key)) this.visible.delete(key); else this.visible.add(key);
+      btn.setAttribute('aria-pressed', String(this.visible.has(key)));
+      this.columns.forEach((c, i) => this.chart.plot.setSeries(i + 1, { show: this.visible.has(c.measure) }));
+    }));
+  }
+
+  /** Add one diagnostics report ({layers: [{angle_bp, angle_fa, angle_yq, …}]}) at x = samples seen. */
+  add(totalSamples, diagnostics) {
+    if (!this.chart) return;
+    const row = [totalSamples, ...this.columns.map((c) => {
+      const v = diagnostics.layers[c.layer]?.[c.measure];
+      return v == null || !Number.isFinite(v) ? null : v;
+    })];
+    this.chart.push(row);
+  }
+
+  clear() {
+    this.chart?.clear();
+  }
+}
