@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help setup build wasm demo serve test test-native test-wasm test-page bench bench-native train clean
+.PHONY: help setup build wasm demo serve dist test test-native test-wasm test-page bench bench-native train clean
 
 WASM_FEATURES := --no-default-features --features wasm
 export CHROMEDRIVER ?= /usr/bin/chromedriver
@@ -27,6 +27,16 @@ demo: wasm serve
 
 serve:
 	node www/serve.mjs --port 8080
+
+# A self-contained static site in dist/ (any static host; no special headers needed).
+dist: wasm
+	rm -rf dist && mkdir -p dist/data dist/vendor
+	cp www/*.html www/*.css dist/ && cp $(filter-out www/serve.mjs,$(wildcard www/*.js)) dist/
+	cp -r pkg pkg-relaxed dist/ && rm -f dist/pkg*/.gitignore
+	cp target/www-data/*.gz dist/data/
+	cp -r node_modules/uplot/dist dist/vendor/uplot
+	cp -r node_modules/wasm-feature-detect/dist dist/vendor/wasm-feature-detect
+	@echo "static site in dist/ ($$(du -sh dist | cut -f1))"
 
 train: build
 	./target/release/burstccn train $(ARGS)

@@ -33,15 +33,22 @@ export async function loadMnist(onProgress, base = 'data/') {
     }
     totals.set(name, Number(res.headers.get('Content-Length')) || 0);
     report();
-    const counted = res.body.pipeThrough(new TransformStream({
-      transform(chunk, ctl) {
-        received.set(name, received.get(name) + chunk.byteLength);
-        report();
-        ctl.enqueue(chunk);
-      },
-    }));
+    const chunks = [];
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      received.set(name, received.get(name) + value.byteLength);
+      report();
+    }
+    const blob = new Blob(chunks);
+    const head = new Uint8Array(await blob.slice(0, 2).arrayBuffer());
+    // Some static hosts send .gz files with `Content-Encoding: gzip`, so the browser has
+    // already unpacked them: only gunzip what still starts with the gzip magic bytes.
+    if (head[0] !== 0x1f || head[1] !== 0x8b) return blob.arrayBuffer();
     try {
-      return await new Response(counted.pipeThrough(new DecompressionStream('gzip'))).arrayBuffer();
+      return await new Response(blob.stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer();
     } catch (e) {
       if (abort.signal.aborted) throw e;
       throw new Error(`${FILES[name]}.gz is not a valid gzip file (${e.message || e}); the download may be truncated or corrupt`);

