@@ -39,12 +39,12 @@ export const PARAMS = [
  */
 export const HIDEABLE = [
   ...PARAMS.filter((p) => p.apply !== 'page').map((p) => p.name),
-  'intro', 'settings', 'step', 'reset', 'share', 'model',
+  'intro', 'settings', 'step', 'reset', 'share', 'model', 'dynamics',
   'network', 'curves', 'alignment', 'draw', 'confusion', 'digits',
 ];
 
 /** What `embed=1` hides unless the link says `<name>_hide=0`: a compact view for an <iframe>. */
-export const EMBED_HIDDEN = ['intro', 'settings', 'share', 'model', 'draw', 'confusion', 'digits'];
+export const EMBED_HIDDEN = ['intro', 'settings', 'share', 'model', 'dynamics', 'draw', 'confusion', 'digits'];
 
 const byName = new Map(PARAMS.map((p) => [p.name, p]));
 
