@@ -1,15 +1,17 @@
-// One benchmark job inside a Web Worker: load a wasm build, then time GEMMs, training steps on
-// real MNIST and inference, and read the wasm memory in use.
+// One wasm build inside a Web Worker: `init` loads it (and, for training, real MNIST), then
+// `gemm` / `train` / `infer` jobs time the kernels, training steps and inference.
 const FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
+let m = null;
+let engine = null;
+let kernels = null;
 
 async function gunzipUrl(url) {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-  const stream = res.body.pipeThrough(new DecompressionStream('gzip'));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+  return new Uint8Array(await new Response(res.body.pipeThrough(new DecompressionStream('gzip'))).arrayBuffer());
 }
 
-function timeIt(seconds, fn) {
+function rate(seconds, fn) {
   fn(); // warm up
   const start = performance.now();
   let calls = 0;
@@ -17,38 +19,43 @@ function timeIt(seconds, fn) {
     fn();
     calls += 1;
   }
-  return { calls, seconds: (performance.now() - start) / 1000 };
+  return calls / ((performance.now() - start) / 1000);
+}
+
+async function handle(msg) {
+  switch (msg.cmd) {
+    case 'init': {
+      m = await import(`/${msg.pkg}/burstccn.js`);
+      await m.default();
+      kernels = msg.kernels;
+      let mnist_bytes = 0;
+      if (msg.data) {
+        const files = await Promise.all(FILES.map((f) => gunzipUrl(`/data/${f}.gz`)));
+        mnist_bytes = files.reduce((a, f) => a + f.length, 0);
+        engine = new m.Engine({});
+        engine.setKernels(kernels);
+        engine.loadData(...files);
+        engine.train(2, false);
+      }
+      return { build: m.buildInfo(), mnist_bytes, memory_bytes: m.Engine.memoryBytes() };
+    }
+    case 'gemm':
+      return { gemm: msg.shapes.map(([kind, mm, n, k]) => m.Bench.gemm(kernels, kind, mm, n, k, msg.ms)) };
+    case 'train': {
+      const batch = engine.getConfig().batch_size;
+      return { samples_per_sec: rate(msg.seconds, () => engine.train(1, false)) * batch, memory_bytes: m.Engine.memoryBytes() };
+    }
+    case 'infer':
+      return { samples_per_sec: rate(msg.seconds, () => engine.evaluate(msg.count)) * msg.count };
+    default:
+      throw new Error(`unknown command ${msg.cmd}`);
+  }
 }
 
 self.onmessage = async (e) => {
-  const job = e.data;
   try {
-    const m = await import(`/${job.pkg}/burstccn.js`);
-    await m.default();
-    const out = { pkg: job.pkg, kernels: job.kernels, build: m.buildInfo() };
-    if (job.gemm) {
-      out.gemm = job.gemm.map(([kind, mm, n, k]) => ({
-        kind, shape: `${mm}x${n}x${k}`, gflops: m.Bench.gemm(job.kernels, kind, mm, n, k, job.gemmMs),
-      }));
-    }
-    if (job.train) {
-      const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(FILES.map((f) => gunzipUrl(`/data/${f}.gz`)));
-      const engine = new m.Engine({});
-      engine.setKernels(job.kernels);
-      engine.loadData(trainImages, trainLabels, testImages, testLabels);
-      const batch = engine.getConfig().batch_size;
-      let steps = 1;
-      const t = timeIt(job.seconds, () => engine.train(steps, false));
-      out.train_samples_per_sec = (t.calls * steps * batch) / t.seconds;
-      const evalCount = job.evalCount;
-      const ti = timeIt(job.seconds / 2, () => engine.evaluate(evalCount));
-      out.inference_samples_per_sec = (ti.calls * evalCount) / ti.seconds;
-      out.memory_bytes = m.Engine.memoryBytes();
-      out.mnist_bytes = trainImages.length + trainLabels.length + testImages.length + testLabels.length;
-      engine.free();
-    }
-    self.postMessage(out);
+    self.postMessage(await handle(e.data));
   } catch (err) {
-    self.postMessage({ error: String(err && err.stack || err) });
+    self.postMessage({ error: String((err && err.stack) || err) });
   }
 };

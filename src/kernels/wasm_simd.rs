@@ -19,7 +19,7 @@ pub(crate) trait Madd {
     fn madd(a: v128, b: v128, c: v128) -> v128;
 }
 
-/// Rows of B (k) per panel in the broadcast kernels (256 × 12 × 4 B = 12 KiB).
+/// Rows of B (k) per panel in the broadcast kernels (256 × 16 × 4 B = 16 KiB).
 const KC: usize = 256;
 
 #[inline(always)]
