@@ -2,6 +2,7 @@
 // Data flows one way: page → worker → wasm engine → small copies → canvases and charts.
 import { PARAMS, parseHash, toHash, engineConfig, fromEngineConfig, param, parseValue, hiddenParts, defaults, changed } from './state.js';
 import { loadMnist } from './data.js';
+import { createNotices } from './notices.js';
 import { NetworkView, OutputBars, renderLegend, drawDigit } from './heatmap.js';
 import { LearningCurves, AlignmentChart, formatSamples } from './charts.js';
 import { DrawPad } from './draw.js';
@@ -15,40 +16,7 @@ const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
 const pct = (x) => `${(x * 100).toFixed(1)} %`;
 
 // ---------------------------------------------------------------- notices
-const shown = new Map();
-/**
- * A dismissable message under the header. `key` replaces an earlier message with the same key;
- * `items` adds a list under the text.
- */
-function notify(kind, text, key = text, items = []) {
-  shown.get(key)?.remove();
-  const el = document.createElement('div');
-  el.className = `notice ${kind}`;
-  el.setAttribute('role', kind === 'error' ? 'alert' : 'status');
-  el.dataset.key = key;
-  const msg = document.createElement('span');
-  msg.textContent = text;
-  if (items.length) {
-    const ul = document.createElement('ul');
-    for (const item of items) {
-      const li = document.createElement('li');
-      li.textContent = item;
-      ul.append(li);
-    }
-    msg.append(ul);
-  }
-  const close = document.createElement('button');
-  close.type = 'button';
-  close.className = 'close';
-  close.setAttribute('aria-label', 'Dismiss');
-  close.textContent = '×';
-  close.addEventListener('click', () => { el.remove(); shown.delete(key); });
-  el.append(msg, close);
-  $('notices').append(el);
-  shown.set(key, el);
-  if (kind === 'info') setTimeout(() => { el.remove(); if (shown.get(key) === el) shown.delete(key); }, 9000);
-  return el;
-}
+const { notify, dismiss } = createNotices($('notices'));
 
 // ---------------------------------------------------------------- state and URL
 /** One notice listing what a link asked for that the page could not use. */
@@ -300,7 +268,7 @@ form.addEventListener('change', async (e) => {
     syncControls();
     return;
   }
-  shown.get(`control-${name}`)?.remove();
+  dismiss(`control-${name}`);
   await applySettings({ ...state, hide: new Set(state.hide), show: new Set(state.show), [name]: r.value });
 });
 
@@ -395,7 +363,7 @@ async function resetNetwork(next) {
   progress = { total_samples: 0, epoch: 0, epochs_done: 0 };
   $('r-full').textContent = '–';
   $('r-full-scope').textContent = '10,000';
-  shown.get('diverged')?.remove();
+  dismiss('diverged');
   setShape();
   lastTrainActivity = null;
   await showTestExample();
@@ -415,7 +383,7 @@ $('play').addEventListener('click', () => {
   running = !running;
   if (running) {
     setSource('train');
-    shown.get('diverged')?.remove();
+    dismiss('diverged');
   }
   worker.postMessage({ type: running ? 'play' : 'pause' });
   updatePlay();
@@ -610,7 +578,7 @@ async function loadModel(file) {
     notify('error', `Could not load “${file.name}”: ${err.message}. The current network is kept.`, 'load-error');
     return;
   }
-  shown.get('load-error')?.remove();
+  dismiss('load-error');
   engineSays(r.config);
   state = fromEngineConfig(state, r.config);
   progress = r.progress;

@@ -3,6 +3,8 @@
 // facilitating synapse. Page wiring only: the state object ⇄ controls ⇄ URL hash, the worker
 // (dynamics-worker.js, which owns the wasm), and the views (uPlot charts, canvases).
 import { COLOR } from './colors.js';
+import { createNotices } from './notices.js';
+import { parseValue } from './state.js';
 
 const uPlot = globalThis.uPlot;
 const $ = (id) => document.getElementById(id);
@@ -31,7 +33,7 @@ const PARAMS = [
   { name: 'learn', kind: 'number', min: 0, max: 1e7, default: 50000, reset: true, label: 'teacher + plasticity, s' },
   { name: 'after', kind: 'number', min: 1, max: 1e6, default: 1000, reset: true, label: 'prediction after, s' },
   { name: 'window', kind: 'enum', values: WINDOWS, default: '200', label: 'trace window, s' },
-  { name: 'units', kind: 'list', min: 0, max: HIDDEN_UNITS - 1, maxLength: 4, default: [0, 1, 2], label: 'hidden units shown' },
+  { name: 'units', kind: 'list', item: 'unit', minLength: 1, min: 0, max: HIDDEN_UNITS - 1, maxLength: 4, default: [0, 1, 2], label: 'hidden units shown' },
   { name: 'rate', kind: 'number', min: 0, max: 40, default: 10, label: 'event rate, Hz' },
   { name: 'burst', kind: 'number', min: 0, max: 1, default: 0.3, label: 'burst probability' },
   { name: 'auto', kind: 'bool', default: true, label: 'automatic random schedule' },
@@ -54,39 +56,6 @@ function defaults() {
   return s;
 }
 
-function parseValue(p, raw) {
-  const text = String(raw).trim();
-  switch (p.kind) {
-    case 'enum':
-      return p.values.includes(text) ? { value: text } : { error: `must be one of ${p.values.join(', ')}` };
-    case 'bool':
-      if (['1', 'true', 'yes', 'on'].includes(text)) return { value: true };
-      if (['0', 'false', 'no', 'off'].includes(text)) return { value: false };
-      return { error: 'must be 1 or 0' };
-    case 'int':
-    case 'number': {
-      if (!/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text)) return { error: 'is not a number' };
-      const v = Number(text);
-      if (!Number.isFinite(v)) return { error: 'is not a finite number' };
-      if (p.kind === 'int' && !Number.isInteger(v)) return { error: 'must be a whole number' };
-      if (v < p.min || v > p.max) return { error: `must be between ${p.min} and ${fmtInt(p.max)}` };
-      return { value: v };
-    }
-    case 'list': {
-      const parts = text.split(',');
-      if (!text || parts.length > p.maxLength) return { error: `must list 1 to ${p.maxLength} units` };
-      const out = [];
-      for (const part of parts) {
-        const v = Number(part);
-        if (!/^\s*\d+\s*$/.test(part) || v < p.min || v > p.max) return { error: `each unit must be a whole number from ${p.min} to ${p.max}` };
-        out.push(v);
-      }
-      return { value: out };
-    }
-    default:
-      return { error: 'unknown kind' };
-  }
-}
 
 function formatValue(p, v) {
   if (p.kind === 'bool') return v ? '1' : '0';
@@ -155,36 +124,7 @@ function hiddenParts(s) {
 
 // ---------------------------------------------------------------- notices
 
-const shown = new Map();
-/** A dismissable message under the header; `key` replaces an earlier one with the same key. */
-function notify(kind, text, key = text, items = []) {
-  shown.get(key)?.remove();
-  const el = document.createElement('div');
-  el.className = `notice ${kind}`;
-  el.setAttribute('role', kind === 'error' ? 'alert' : 'status');
-  el.dataset.key = key;
-  const msg = document.createElement('span');
-  msg.textContent = text;
-  if (items.length) {
-    const ul = document.createElement('ul');
-    for (const item of items) {
-      const li = document.createElement('li');
-      li.textContent = item;
-      ul.append(li);
-    }
-    msg.append(ul);
-  }
-  const close = document.createElement('button');
-  close.type = 'button';
-  close.className = 'close';
-  close.setAttribute('aria-label', 'Dismiss');
-  close.textContent = '×';
-  close.addEventListener('click', () => { el.remove(); shown.delete(key); });
-  el.append(msg, close);
-  $('notices').append(el);
-  shown.set(key, el);
-  return el;
-}
+const { notify, dismiss } = createNotices($('notices'));
 
 let state;
 {
@@ -832,7 +772,7 @@ async function resetTask(next = state) {
     segments = [];
     errors = [];
     Object.assign(live, r, { stepTeacher: false });
-    shown.get('reset-error')?.remove();
+    dismiss('reset-error');
     writeHash();
     drawErrors();
     drawTimeline();
@@ -854,7 +794,7 @@ function numberField(id, name, after) {
       e.target.value = formatValue(p, state[name]);
       return;
     }
-    shown.get(`field-${name}`)?.remove();
+    dismiss(`field-${name}`);
     if (r.value === state[name]) return;
     after({ ...state, [name]: r.value });
   });
@@ -877,7 +817,7 @@ $('neuron-rows').addEventListener('change', (e) => {
     input.value = String(state.units[i]);
     return;
   }
-  shown.get('field-units')?.remove();
+  dismiss('field-units');
   const units = [...state.units];
   units[i] = r.value;
   setState({ units });

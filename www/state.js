@@ -77,13 +77,18 @@ export function parseValue(p, raw) {
       return { value: v };
     }
     case 'list': {
-      if (text === '' || text === '-') return { value: [] }; // no hidden layer: a one-layer network
+      // `item` names what the list holds in messages; an empty list is allowed unless
+      // `minLength` says otherwise (no hidden layer: a one-layer network).
+      const item = p.item || 'width';
+      if (text === '' || text === '-') {
+        return p.minLength ? { error: `must list ${p.minLength} to ${p.maxLength} ${item}s` } : { value: [] };
+      }
       const parts = text.split(',');
-      if (parts.length > p.maxLength) return { error: `at most ${p.maxLength} layers` };
+      if (parts.length > p.maxLength) return { error: `at most ${p.maxLength} ${p.item ? `${item}s` : 'layers'}` };
       const out = [];
       for (const part of parts) {
         const v = Number(part);
-        if (!/^\d+$/.test(part.trim()) || v < p.min || v > p.max) return { error: `each width must be a whole number from ${p.min} to ${p.max}` };
+        if (!/^\d+$/.test(part.trim()) || v < p.min || v > p.max) return { error: `each ${item} must be a whole number from ${p.min} to ${p.max}` };
         out.push(v);
       }
       return { value: out };
