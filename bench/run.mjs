@@ -102,6 +102,7 @@ const summary = {
   wasm: results,
   native: native.results.map((r) => ({ kernels: r.kernels, threads: r.threads, train_samples_per_sec: r.train_samples_per_sec, inference_samples_per_sec: r.inference_samples_per_sec, gemm: r.gemm, fraction_of_peak: r.fraction_of_peak })),
   native_fma_peak_gflops_per_core: native.fma_peak_gflops_per_core,
+  native_avx512_fma_peak_gflops_per_core: native.avx512_fma_peak_gflops_per_core ?? null,
   memory_goal_mib: 128,
   simd128_speedup_over_scalar_wasm: find('scalar wasm') && find('simd128') && withTrain
     ? +(find('simd128').train_samples_per_sec / find('scalar wasm').train_samples_per_sec).toFixed(2) : null,

@@ -169,7 +169,7 @@ unsafe fn nt_block<const R: usize, const C: usize>(
 }
 
 #[target_feature(enable = "avx2,fma")]
-unsafe fn gemm_nt(alpha: f32, a: &MatRef, b: &MatRef, beta: f32, c: &mut MatMut) {
+pub(super) unsafe fn gemm_nt(alpha: f32, a: &MatRef, b: &MatRef, beta: f32, c: &mut MatMut) {
     let (m, n) = (a.rows, b.rows);
     if m == 0 || n == 0 {
         return;
@@ -294,7 +294,7 @@ macro_rules! by_rows {
 /// `C ← β·C + α·op(A)·B` where op(A)(i, p) is at `a + i·a_rs + p·a_ks` and k = `k`.
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn gemm_axpy(alpha: f32, a: *const f32, a_rs: usize, a_ks: usize, k: usize, b: &MatRef, beta: f32, c: &mut MatMut) {
+pub(super) unsafe fn gemm_axpy(alpha: f32, a: *const f32, a_rs: usize, a_ks: usize, k: usize, b: &MatRef, beta: f32, c: &mut MatMut) {
     let (m, n) = (c.rows, c.cols);
     if m == 0 || n == 0 {
         return;

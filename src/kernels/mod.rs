@@ -4,6 +4,7 @@
 //! One trait, [`Kernels`]; each SIMD flavour is one type in its own file:
 //! - [`scalar::Scalar`]: the plain, obviously-correct reference every other kernel is tested against;
 //! - `avx2::Avx2Fma` (x86-64, chosen at run time when the CPU has AVX2 and FMA);
+//! - `avx512::Avx512` (x86-64 with AVX-512F, preferred at run time; edges go to AVX2);
 //! - `simd128::Simd128` and `relaxed::RelaxedSimd` (wasm32, chosen at compile time by
 //!   `cfg(target_feature)`: the page loads the relaxed build only where the browser has it);
 //! - `parallel::Parallel` (native, feature `parallel`): splits any of them across cores.
@@ -16,6 +17,8 @@ use core::marker::PhantomData;
 pub mod scalar;
 #[cfg(target_arch = "x86_64")]
 pub mod avx2;
+#[cfg(target_arch = "x86_64")]
+pub mod avx512;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -147,6 +150,14 @@ impl<'a> MatMut<'a> {
         (left, right)
     }
 
+    /// The block of rows `r0..r0 + rows` and columns `c0..c0 + cols`, borrowed from this view.
+    pub fn sub(&mut self, r0: usize, rows: usize, c0: usize, cols: usize) -> MatMut<'_> {
+        assert!(r0 + rows <= self.rows && c0 + cols <= self.cols, "sub-view out of bounds");
+        // SAFETY: the block lies inside this view (checked above), which we borrow mutably.
+        let ptr = if rows == 0 || cols == 0 { self.ptr } else { unsafe { self.ptr.add(r0 * self.stride + c0) } };
+        MatMut { ptr, rows, cols, stride: self.stride, _life: PhantomData }
+    }
+
     /// Split into rows `[0, at)` and `[at, rows)`.
     pub fn split_rows(self, at: usize) -> (MatMut<'a>, MatMut<'a>) {
         assert!(at <= self.rows);
@@ -229,6 +240,9 @@ pub fn best_single() -> &'static dyn Kernels {
     }
     #[cfg(target_arch = "x86_64")]
     {
+        if let Some(k) = avx512::Avx512::detect() {
+            return k;
+        }
         if let Some(k) = avx2::Avx2Fma::detect() {
             return k;
         }
@@ -248,7 +262,7 @@ pub fn best() -> &'static dyn Kernels {
     best_single()
 }
 
-/// Kernels by name, for benchmarks and the CLI's `--kernels`: "scalar", "avx2", "simd128",
+/// Kernels by name, for benchmarks and the CLI's `--kernels`: "scalar", "avx2", "avx512", "simd128",
 /// "relaxed-simd", "best", with an optional "-threads" suffix for the multi-core version.
 pub fn by_name(name: &str) -> Option<&'static dyn Kernels> {
     let (base, threaded) = match name.strip_suffix("-threads") {
@@ -260,6 +274,8 @@ pub fn by_name(name: &str) -> Option<&'static dyn Kernels> {
         "best" => return Some(best()),
         #[cfg(target_arch = "x86_64")]
         "avx2" => avx2::Avx2Fma::detect()?,
+        #[cfg(target_arch = "x86_64")]
+        "avx512" => avx512::Avx512::detect()?,
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         "simd128" => &simd128::Simd128,
         #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
@@ -282,6 +298,10 @@ pub fn available() -> alloc::vec::Vec<&'static str> {
     if avx2::Avx2Fma::detect().is_some() {
         v.push("avx2");
     }
+    #[cfg(target_arch = "x86_64")]
+    if avx512::Avx512::detect().is_some() {
+        v.push("avx512");
+    }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     v.push("simd128");
     #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
@@ -293,6 +313,7 @@ pub fn available() -> alloc::vec::Vec<&'static str> {
             v.push(match s {
                 "scalar" => "scalar-threads",
                 "avx2" => "avx2-threads",
+                "avx512" => "avx512-threads",
                 _ => continue,
             });
         }
