@@ -524,7 +524,7 @@ impl Ensemble {
         self.smoothed_event_rate = a * self.smoothed_event_rate + (1.0 - a) * self.event_rate;
         self.smoothed_burst_rate = a * self.smoothed_burst_rate + (1.0 - a) * self.event_rate * self.burst_prob;
         self.steps += 1;
-        if self.steps % self.sample_every == 0 {
+        if self.steps.is_multiple_of(self.sample_every) {
             self.record();
         }
     }

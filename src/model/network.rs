@@ -370,7 +370,7 @@ impl Network {
     /// Load a batch of images given as bytes (0–255, `rows × layers[0]`), scaled to [0, 1].
     pub fn load_images_u8(&mut self, pixels: &[u8]) -> Result<usize, Error> {
         let n0 = self.cfg.layers[0];
-        if pixels.is_empty() || pixels.len() % n0 != 0 {
+        if pixels.is_empty() || !pixels.len().is_multiple_of(n0) {
             return Err(Error::Shape(alloc::format!(
                 "{} input values is not a whole number of {n0}-pixel images",
                 pixels.len()
@@ -389,7 +389,7 @@ impl Network {
     /// Load a batch of inputs given as floats (`rows × layers[0]`).
     pub fn load_inputs(&mut self, x: &[f32]) -> Result<usize, Error> {
         let n0 = self.cfg.layers[0];
-        if x.is_empty() || x.len() % n0 != 0 {
+        if x.is_empty() || !x.len().is_multiple_of(n0) {
             return Err(Error::Shape(alloc::format!(
                 "{} input values is not a whole number of {n0}-value inputs",
                 x.len()
@@ -815,7 +815,7 @@ impl Network {
     /// Returns the predicted class of each image and, when labels are given, the sum of squared errors.
     pub fn classify_u8(&self, pixels: &[u8], labels: Option<&[u8]>) -> Result<(Vec<u8>, f64), Error> {
         let n0 = self.cfg.layers[0];
-        if pixels.len() % n0 != 0 {
+        if !pixels.len().is_multiple_of(n0) {
             return Err(Error::Shape(alloc::format!("{} pixels is not a whole number of images", pixels.len())));
         }
         let count = pixels.len() / n0;
