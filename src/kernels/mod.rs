@@ -7,7 +7,8 @@
 //! - `avx512::Avx512` (x86-64 with AVX-512F, preferred at run time; edges go to AVX2);
 //! - `simd128::Simd128` and `relaxed::RelaxedSimd` (wasm32, chosen at compile time by
 //!   `cfg(target_feature)`: the page loads the relaxed build only where the browser has it);
-//! - `parallel::Parallel` (native, feature `parallel`): splits any of them across cores.
+//! - `parallel::Parallel` (native, feature `parallel`): splits any of them across the cores
+//!   of a persistent `team::Team`.
 //!
 //! Conventions (BLAS-like): `C ← β·C + α·op(A)·op(B)`. When β = 0, C is *overwritten*
 //! (NaN already in C does not leak through), which the tests check by pre-filling with NaN.
@@ -27,6 +28,8 @@ mod wasm_simd;
 pub mod relaxed;
 #[cfg(feature = "parallel")]
 pub mod parallel;
+#[cfg(feature = "parallel")]
+pub mod team;
 pub mod sigmoid;
 
 /// A read-only row-major matrix view: element (r, c) is `data[r * stride + c]`.

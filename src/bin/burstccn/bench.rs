@@ -189,7 +189,7 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
     let flops = train_flops_per_sample(&cfg);
     let fwd_flops = forward_flops_per_sample(&cfg);
     let peaks = fma_peaks(a.seconds.min(1.0));
-    let threads = rayon::current_num_threads();
+    let threads = burstccn::kernels::team::global().threads();
     eprintln!("benchmarking {} kernels for about {:.0} s each, in {} interleaved rounds…", names.len(), a.seconds * 2.0 + if a.no_gemm { 0.0 } else { a.seconds }, a.rounds.max(1));
     struct Variant {
         kernels: &'static dyn Kernels,

@@ -229,7 +229,9 @@ pub fn set_threads(threads: Option<usize>) -> Result<(), String> {
         if n == 0 {
             return Err("--threads must be at least 1".into());
         }
-        rayon::ThreadPoolBuilder::new().num_threads(n).build_global().map_err(|e| e.to_string())?;
+        if !burstccn::kernels::team::set_threads(n) {
+            return Err("--threads: the thread team is already running with another size".into());
+        }
     }
     Ok(())
 }
