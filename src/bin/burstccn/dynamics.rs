@@ -204,9 +204,10 @@ pub fn continuous(a: ContinuousArgs) -> Result<(), String> {
             eprintln!("{:>10.0} {:>10.0}  {:<20} {:>10.6}", w.start, w.end, phase_name(w), w.mse);
         }
     }
+    let teaching = if summary.learning_mse.is_finite() { format!("{:.6}", summary.learning_mse) } else { "no teaching phase".into() };
     println!(
-        "before learning: MSE {:.6}   after: {:.6}   ({:.1}× lower)   during teaching: {:.6}",
-        summary.before_mse, summary.after_mse, summary.improvement, summary.learning_mse
+        "before learning: MSE {:.6}   after: {:.6}   ({:.1}× lower)   during teaching: {teaching}",
+        summary.before_mse, summary.after_mse, summary.improvement
     );
     println!("{} steps ({} s simulated) in {:.2} s: {:.0} steps/s", summary.steps, summary.seconds, secs, steps_per_sec);
     Ok(())
