@@ -122,8 +122,9 @@ impl Team {
 fn worker(s: &Shared, index: usize) {
     let mut seen = 0u64;
     loop {
-        // Wait for a new job: spin for a while, then park until unparked (or a timeout, so a
-        // missed wake-up costs at most a millisecond).
+        // Wait for a new job: spin for a while, then park. The caller unparks after publishing
+        // the epoch, and an unpark that lands before `park` makes it return at once, so no
+        // wake-up is missed; spurious wake-ups just loop.
         let started = Instant::now();
         let epoch = loop {
             let e = s.epoch.load(Ordering::Acquire);
@@ -133,7 +134,7 @@ fn worker(s: &Shared, index: usize) {
             if started.elapsed() < SPIN {
                 core::hint::spin_loop();
             } else {
-                thread::park_timeout(Duration::from_millis(1));
+                thread::park();
             }
         };
         seen = epoch;
