@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::kernels::sigmoid::sigmoid;
-use crate::model::{Feedback, MAX_LAYERS, MAX_SEED, MAX_WEIGHTS, MAX_WIDTH};
+use crate::model::{Feedback, MAX_SEED, MAX_WEIGHTS, MAX_WIDTH};
 use crate::rng::Random;
 use crate::Error;
 
@@ -95,22 +95,7 @@ impl ContinuousConfig {
 
     /// Check every field; the error names the first bad one.
     pub fn validate(&self) -> Result<(), Error> {
-        let n = self.layers.len();
-        if !(2..=MAX_LAYERS).contains(&n) {
-            return Err(Error::config(
-                "layers",
-                format!("need between 2 and {MAX_LAYERS} layer sizes (input … output), got {n}"),
-            ));
-        }
-        if let Some((i, &w)) = self.layers.iter().enumerate().find(|(_, &w)| w == 0 || w > MAX_WIDTH) {
-            return Err(Error::config("layers", format!("layer {i} has {w} units; each layer needs 1 to {MAX_WIDTH}")));
-        }
-        let weights: usize = self.layers.windows(2).map(|p| p[0].saturating_mul(p[1])).sum::<usize>().saturating_add(
-            self.layers.windows(3).map(|p| p[1].saturating_mul(p[2])).sum::<usize>().saturating_mul(2),
-        );
-        if weights > MAX_WEIGHTS {
-            return Err(Error::config("layers", format!("{weights} weights is more than the limit of {MAX_WEIGHTS}")));
-        }
+        crate::model::validate_layers(&self.layers)?;
         positive("dt", self.dt, 1e6)?;
         at_least_dt("tau_v", self.tau_v, self.dt)?;
         at_least_dt("tau_u", self.tau_u, self.dt)?;

@@ -2,7 +2,7 @@
 // Data flows one way: page → worker → wasm engine → small copies → canvases and charts.
 import { PARAMS, parseHash, toHash, engineConfig, fromEngineConfig, param, parseValue, hiddenParts, defaults, changed } from './state.js';
 import { loadMnist } from './data.js';
-import { createNotices } from './notices.js';
+import { createNotices, wireShareDialog } from './notices.js';
 import { NetworkView, OutputBars, renderLegend, drawDigit } from './heatmap.js';
 import { LearningCurves, AlignmentChart, formatSamples } from './charts.js';
 import { DrawPad } from './draw.js';
@@ -613,23 +613,7 @@ function fillShare() {
   $('embed-code').value = `<iframe src="${embedUrl()}" title="BurstCCN: a cortical network learning MNIST with bursts" ` +
     'width="100%" height="760" style="border:0" loading="lazy"></iframe>';
 }
-$('share').addEventListener('click', () => {
-  writeHash();
-  fillShare();
-  shareDialog.showModal();
-});
-shareDialog.addEventListener('change', fillShare);
-shareDialog.querySelectorAll('[data-copy]').forEach((btn) => btn.addEventListener('click', async () => {
-  const field = $(btn.dataset.copy);
-  field.select();
-  try {
-    await navigator.clipboard.writeText(field.value);
-    btn.textContent = 'Copied';
-  } catch {
-    btn.textContent = 'Press Ctrl+C';
-  }
-  setTimeout(() => { btn.textContent = 'Copy'; }, 2000);
-}));
+wireShareDialog(shareDialog, $('share'), fillShare, writeHash);
 
 // ---------------------------------------------------------------- start
 async function start() {

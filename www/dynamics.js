@@ -3,7 +3,7 @@
 // facilitating synapse. Page wiring only: the state object ⇄ controls ⇄ URL hash, the worker
 // (dynamics-worker.js, which owns the wasm), and the views (uPlot charts, canvases).
 import { COLOR } from './colors.js';
-import { createNotices } from './notices.js';
+import { createNotices, wireShareDialog } from './notices.js';
 import { parseValue } from './state.js';
 
 const uPlot = globalThis.uPlot;
@@ -899,23 +899,7 @@ function fillShare() {
   $('embed-code').value = `<iframe src="${embedUrl()}" title="BurstCCN dynamics: single-phase learning and burst multiplexing" ` +
     'width="100%" height="900" style="border:0" loading="lazy"></iframe>';
 }
-$('share').addEventListener('click', () => {
-  writeHash();
-  fillShare();
-  shareDialog.showModal();
-});
-shareDialog.addEventListener('change', fillShare);
-shareDialog.querySelectorAll('[data-copy]').forEach((btn) => btn.addEventListener('click', async () => {
-  const field = $(btn.dataset.copy);
-  field.select();
-  try {
-    await navigator.clipboard.writeText(field.value);
-    btn.textContent = 'Copied';
-  } catch {
-    btn.textContent = 'Press Ctrl+C';
-  }
-  setTimeout(() => { btn.textContent = 'Copy'; }, 2000);
-}));
+wireShareDialog(shareDialog, $('share'), fillShare, writeHash);
 
 // ---------------------------------------------------------------- start
 

@@ -1,5 +1,5 @@
-// Dismissable notices under a page's header (both pages): errors are alerts, the rest status
-// messages; a notice with the same key replaces the earlier one; 'info' notices fade after 9 s.
+// Shared by both pages: dismissable notices under the header (errors are alerts, the rest status
+// messages; one key, one notice; 'info' ones fade after 9 s) and the Share / embed dialog.
 
 /**
  * Notices appended to `container`: `notify(kind, text, key = text, items = [])` shows one (with
@@ -41,4 +41,29 @@ export function createNotices(container) {
     return el;
   };
   return { notify, dismiss };
+}
+
+/**
+ * The Share / embed dialog of both pages: `open` shows it (after `beforeOpen`, e.g. writing the
+ * hash), `fill` writes the link and snippet fields and runs again when a dialog option changes,
+ * and every `[data-copy]` button copies the field it names.
+ */
+export function wireShareDialog(dialog, open, fill, beforeOpen = () => {}) {
+  open.addEventListener('click', () => {
+    beforeOpen();
+    fill();
+    dialog.showModal();
+  });
+  dialog.addEventListener('change', fill);
+  dialog.querySelectorAll('[data-copy]').forEach((btn) => btn.addEventListener('click', async () => {
+    const field = document.getElementById(btn.dataset.copy);
+    field.select();
+    try {
+      await navigator.clipboard.writeText(field.value);
+      btn.textContent = 'Copied';
+    } catch {
+      btn.textContent = 'Press Ctrl+C';
+    }
+    setTimeout(() => { btn.textContent = 'Copy'; }, 2000);
+  }));
 }

@@ -125,25 +125,7 @@ impl Config {
 
     /// Check every field; the error names the first bad one.
     pub fn validate(&self) -> Result<(), Error> {
-        let n = self.layers.len();
-        if !(2..=MAX_LAYERS).contains(&n) {
-            return Err(Error::config(
-                "layers",
-                format!("need between 2 and {MAX_LAYERS} layer sizes (input … output), got {n}"),
-            ));
-        }
-        if let Some((i, &w)) = self.layers.iter().enumerate().find(|(_, &w)| w == 0 || w > MAX_WIDTH) {
-            return Err(Error::config(
-                "layers",
-                format!("layer {i} has {w} units; each layer needs 1 to {MAX_WIDTH}"),
-            ));
-        }
-        if self.weight_count() > MAX_WEIGHTS {
-            return Err(Error::config(
-                "layers",
-                format!("{} weights is more than the limit of {MAX_WEIGHTS}", self.weight_count()),
-            ));
-        }
+        validate_layers(&self.layers)?;
         finite_in("lr", self.lr, 0.0, 100.0)?;
         if !(self.p_baseline > 0.0 && self.p_baseline < 1.0) {
             return Err(Error::config("p_baseline", format!("must be in (0, 1), got {}", self.p_baseline)));
@@ -200,7 +182,26 @@ impl Config {
     }
 }
 
-fn finite_in(field: &str, v: f32, lo: f32, hi: f32) -> Result<(), Error> {
+/// The layer sizes of a network (discrete or continuous): 2 to [`MAX_LAYERS`] sizes, each 1 to
+/// [`MAX_WIDTH`], at most [`MAX_WEIGHTS`] weights in W, Y and Q together.
+pub(crate) fn validate_layers(layers: &[usize]) -> Result<(), Error> {
+    let n = layers.len();
+    if !(2..=MAX_LAYERS).contains(&n) {
+        return Err(Error::config("layers", format!("need between 2 and {MAX_LAYERS} layer sizes (input … output), got {n}")));
+    }
+    if let Some((i, &w)) = layers.iter().enumerate().find(|(_, &w)| w == 0 || w > MAX_WIDTH) {
+        return Err(Error::config("layers", format!("layer {i} has {w} units; each layer needs 1 to {MAX_WIDTH}")));
+    }
+    let w: usize = layers.windows(2).map(|p| p[0].saturating_mul(p[1])).sum();
+    let fb: usize = layers.windows(3).map(|p| p[1].saturating_mul(p[2])).sum();
+    let weights = w.saturating_add(fb.saturating_mul(2));
+    if weights > MAX_WEIGHTS {
+        return Err(Error::config("layers", format!("{weights} weights is more than the limit of {MAX_WEIGHTS}")));
+    }
+    Ok(())
+}
+
+pub(crate) fn finite_in(field: &str, v: f32, lo: f32, hi: f32) -> Result<(), Error> {
     if v.is_finite() && v >= lo && v <= hi {
         Ok(())
     } else {

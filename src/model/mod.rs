@@ -2,6 +2,7 @@
 //! pass, the two rules it is measured against: exact backprop and feedback alignment.
 
 mod config;
+pub(crate) use config::validate_layers;
 mod diagnostics;
 mod network;
 
