@@ -310,7 +310,7 @@ pub fn available() -> alloc::vec::Vec<&'static str> {
     #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
     v.push("relaxed-simd");
     #[cfg(feature = "parallel")]
-    {
+    if team::global().threads() > 1 {
         let singles = v.clone();
         for s in singles {
             v.push(match s {
