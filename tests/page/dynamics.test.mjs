@@ -104,6 +104,7 @@ test('the teacher switch: off mid-lesson, the network keeps predicting', { timeo
   assert.equal(await page.getAttribute('#r-phase', 'data-teacher'), 'off');
   assert.match(await page.textContent('#r-phase'), /teacher off/);
   assert.equal(await page.isChecked('#follow'), false, 'manual control unticks the schedule');
+  await page.waitForFunction(() => /schedule=0/.test(location.hash) && /teacher=0/.test(location.hash), null, { timeout: 5_000 }).catch(() => {});
   assert.match(page.url(), /schedule=0/);
   assert.match(page.url(), /teacher=0/);
   // The timeline's newest stretch has no teacher; the output trace keeps coming.
@@ -127,6 +128,8 @@ test('the teacher switch: off mid-lesson, the network keeps predicting', { timeo
   await page.evaluate(() => document.activeElement?.blur());
   await page.keyboard.press('Space');
   await page.waitForFunction(() => document.querySelector('#run .label').textContent === 'Run');
+  // The button changes at once; the link is written when the worker confirms.
+  await page.waitForFunction(() => /run=0/.test(location.hash), null, { timeout: 5_000 }).catch(() => {});
   assert.match(page.url(), /run=0/);
   assertNoErrors(page);
   await page.context().close();
@@ -180,6 +183,7 @@ test('multiplexing: the burst-probability slider moves the facilitating synapse,
   await page.focus('#mux-burst');
   await page.keyboard.press('End');
   assert.equal(await page.inputValue('#mux-burst'), '1');
+  await page.waitForFunction(() => /burst=1(&|$)/.test(location.hash), null, { timeout: 5_000 }).catch(() => {});
   assert.match(page.url(), /burst=1(&|$)/);
   await page.waitForTimeout(1500);
   const high = await decoded();

@@ -410,6 +410,8 @@ test('architecture changes ask first (accessible dialog); reset keeps the seed\'
   await page.screenshot({ path: screenshotPath('dialog.png') });
   await page.keyboard.press('Escape');
   await dialog.waitFor({ state: 'hidden' });
+  // The dialog's `close` event (which restores the control) comes a task after it hides.
+  await page.waitForFunction(() => document.querySelector('#c-width').value === '500', null, { timeout: 5_000 }).catch(() => {});
   assert.equal(await page.inputValue('#c-width'), '500', 'cancel restores the control');
   assert.equal(await page.textContent('#r-samples'), '32', 'and keeps the network');
 
