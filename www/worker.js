@@ -247,7 +247,9 @@ function evaluate(full) {
   if (!full) lastEvalMs = 0.5 * lastEvalMs + 0.5 * ms;
   trainMsSinceEval = 0;
   const p = progress();
-  samplesAtEval = p.total_samples;
+  // The subset score is what the accuracy readout shows; a full-set score (at an epoch's end)
+  // does not update it, so it must not count as "the readout is current".
+  if (!full) samplesAtEval = p.total_samples;
   post({
     type: 'eval',
     scope: full ? 'full' : 'subset',
