@@ -533,10 +533,11 @@ function syncRunState(m) {
 
 // ---------------------------------------------------------------- timeline
 
-function drawTimeline() {
-  const canvas = $('timeline');
-  const w = Math.max(100, canvas.clientWidth);
-  const h = canvas.clientHeight || 14;
+/** Size `canvas`'s backing store to its CSS box at the device's pixel ratio and clear it;
+ *  returns a context drawing in CSS pixels and the box (at least `minW` wide, `defaultH` high if unset). */
+function fitCanvas(canvas, minW, defaultH) {
+  const w = Math.max(minW, canvas.clientWidth);
+  const h = canvas.clientHeight || defaultH;
   const dpr = devicePixelRatio || 1;
   if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
     canvas.width = Math.round(w * dpr);
@@ -545,6 +546,12 @@ function drawTimeline() {
   const ctx = canvas.getContext('2d');
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, w, h);
+  return { ctx, w, h };
+}
+
+function drawTimeline() {
+  const canvas = $('timeline');
+  const { ctx, w, h } = fitCanvas(canvas, 100, 14);
   const planned = config ? config.before + config.learn + config.after : 0;
   const end = Math.max(live.follow ? planned : 0, live.time, 1);
   const x = (t) => (t / end) * w;
@@ -639,16 +646,7 @@ function onMuxFrame(x) {
 
 function drawRaster() {
   const canvas = $('raster');
-  const w = Math.max(120, canvas.clientWidth);
-  const h = canvas.clientHeight || 180;
-  const dpr = devicePixelRatio || 1;
-  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
-    canvas.width = Math.round(w * dpr);
-    canvas.height = Math.round(h * dpr);
-  }
-  const ctx = canvas.getContext('2d');
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, w, h);
+  const { ctx, w, h } = fitCanvas(canvas, 120, 180);
   const axisH = 16;
   const plotH = h - axisH;
   const rows = raster.neuronsShown;
