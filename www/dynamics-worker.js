@@ -5,7 +5,7 @@
 //
 // Page → worker: {type, id?, ...}; requests with an `id` get {type: 'reply', id, ok, result | error}.
 // Worker → page, unasked: 'frame' (traces, error windows, multiplexing signals), 'error'.
-import { relaxedSimd } from './vendor/wasm-feature-detect/esm/index.js';
+import { loadEngineModule } from './engine.js';
 
 /** Wall-clock milliseconds between frames posted to the page (at "max", fewer: the traces are
  *  snapshots of a blur there anyway, and drawing competes with the simulation for the CPU). */
@@ -147,11 +147,7 @@ async function handle(msg) {
 }
 
 async function init(msg) {
-  // relaxed-simd where the browser has it, plain simd128 elsewhere (as the main page's worker).
-  const relaxed = await relaxedSimd();
-  const dir = new URL(relaxed ? './pkg-relaxed/' : './pkg/', import.meta.url);
-  wasm = await import(new URL('burstccn.js', dir).href);
-  await wasm.default({ module_or_path: new URL('burstccn_bg.wasm', dir) });
+  wasm = await loadEngineModule();
   const info = wasm.buildInfo ? wasm.buildInfo() : { version: '' };
   reg = new wasm.RegressionDemo(msg.regression);
   const cfg = reg.config();

@@ -3,7 +3,7 @@
 //
 // Page → worker: {type, id?, ...}; requests with an `id` get {type: 'reply', id, ok, result | error}.
 // Worker → page, unasked: 'engine', 'tick', 'eval', 'diverged', 'error'.
-import { relaxedSimd } from './vendor/wasm-feature-detect/esm/index.js';
+import { loadEngineModule } from './engine.js';
 import { interleaveTestSet } from './data.js';
 
 /** Milliseconds of training per chunk: long enough to amortise posting, short enough to stay responsive. */
@@ -109,12 +109,7 @@ async function handle(msg) {
 }
 
 async function init(config) {
-  // relaxed-simd where the browser has it (fused multiply-add), plain simd128 elsewhere.
-  const relaxed = await relaxedSimd();
-  // Relative to this file, so the page also works under a sub-path of a static host.
-  const dir = new URL(relaxed ? './pkg-relaxed/' : './pkg/', import.meta.url);
-  wasm = await import(new URL('burstccn.js', dir).href);
-  await wasm.default({ module_or_path: new URL('burstccn_bg.wasm', dir) });
+  wasm = await loadEngineModule();
   engine = new wasm.Engine(config);
   kernel = engine.kernelName();
   const info = wasm.buildInfo();
