@@ -495,6 +495,15 @@ test('a host that sends .gz files with Content-Encoding: gzip still works', { ti
   await page.context().close();
 });
 
+test('autoplay=1 in the link starts training by itself (for lecture embeds)', { timeout: 60_000 }, async () => {
+  const page = await newPage(browser);
+  await openReady(page, server.url, '#embed=1&autoplay=1');
+  await page.waitForFunction(() => Number(document.querySelector('#r-samples').textContent.replace(/,/g, '')) > 1000, null, { timeout: 30_000 });
+  assert.equal(await page.evaluate(() => document.body.classList.contains('is-running')), true);
+  assertNoErrors(page);
+  await page.context().close();
+});
+
 test('phone width: one column, nothing wider than the screen', { timeout: 120_000 }, async () => {
   const page = await newPage(browser, { width: 390, height: 844 }, { deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   await openReady(page, server.url);
