@@ -111,14 +111,57 @@ function fail(message) {
   notify('error', message, 'fatal');
 }
 
-// Network view: draw at most once per frame, whatever the message rate.
+// ---------------------------------------------------------------- what the network view shows
+// The worker's replies and ticks may arrive in any order relative to the drawing, the chosen
+// label and each other, so one rule decides what the view shows. Every request whose reply
+// carries activity of the drawing gets a ticket: a sequence number and the (network, drawing
+// version, label) it was made for. A reply is shown only while its ticket is current and newer
+// than the last one shown, and a teaching wave for the current drawing and label is held: no
+// prediction replaces it until the drawing or the label changes (or the network is replaced).
+// The decision is made at once and exposed as #network[data-showing]; the canvases follow at
+// the next frame (#network[data-source], set when drawn).
+let seq = 0;
+let drawVersion = 0; // the pad's version of the drawing in drawPixels
+let labelVersion = 0; // bumped at every pick of the true label
+let shownDrawSeq = 0; // the newest drawing reply shown
+let held = null; // the teaching wave on show: {ticket, activity}
+
+function ticket(kind) {
+  return { seq: ++seq, kind, gen, version: drawVersion, labelVersion, label: drawLabel };
+}
+const isCurrent = (t) => t.gen === gen && t.version === drawVersion && t.labelVersion === labelVersion;
+const holdingWave = () => held !== null && isCurrent(held.ticket);
+
+/**
+ * A reply about the drawing under ticket `t`: show it if the rule allows (pad bars, and the
+ * network view when it follows the drawing). Returns whether it did. A prediction must be the
+ * newest shown and there must be no wave held; a teaching wave only has to be current (and
+ * newer than a held one): it shows what the step did, which no prediction may hide.
+ */
+function offerDrawing(t, activity, bars) {
+  if (!drawPixels || !isCurrent(t)) return false;
+  if (t.kind === 'teach' ? holdingWave() && t.seq < held.ticket.seq : holdingWave() || t.seq < shownDrawSeq) return false;
+  shownDrawSeq = Math.max(shownDrawSeq, t.seq);
+  held = t.kind === 'teach' ? { ticket: t, activity } : null;
+  padBars.update(bars);
+  padBars.root.dataset.version = String(t.version);
+  padBars.root.dataset.kind = t.kind;
+  if (viewSource === 'draw') showActivity(activity);
+  return true;
+}
+
+// Draw at most once per frame, whatever the message rate; the decision itself is synchronous.
 let pendingActivity = null;
+let viewFrame = 0;
 function showActivity(activity) {
   pendingActivity = activity;
-  requestAnimationFrame(() => {
-    if (!pendingActivity) return;
-    network.update(pendingActivity, state.p_baseline);
+  network.root.dataset.showing = activity.source;
+  if (viewFrame) return;
+  viewFrame = requestAnimationFrame(() => {
+    viewFrame = 0;
+    const a = pendingActivity;
     pendingActivity = null;
+    if (a) network.update(a, state.p_baseline);
   });
 }
 
@@ -127,7 +170,10 @@ function setSource(source) {
   $('src-train').setAttribute('aria-pressed', String(source === 'train'));
   $('src-draw').setAttribute('aria-pressed', String(source === 'draw'));
   if (source === 'train' && lastTrainActivity) showActivity(lastTrainActivity);
-  if (source === 'draw' && drawPixels) predictDrawing();
+  if (source === 'draw') {
+    if (holdingWave()) showActivity(held.activity);
+    else if (drawPixels) predictDrawing();
+  }
 }
 
 function setShape() {
@@ -367,6 +413,7 @@ async function resetNetwork(next) {
   setShape();
   lastTrainActivity = null;
   await showTestExample();
+  if (drawPixels) predictDrawing();
   updateReadouts();
   return true;
 }
@@ -408,8 +455,10 @@ $('src-draw').addEventListener('click', () => setSource('draw'));
 
 /** Before any training, show the burst wave a test digit's label would cause in the fresh network. */
 async function showTestExample() {
+  const asked = gen;
   try {
     const r = await call('present-test', { index: 0 });
+    if (asked !== gen) return; // about a network since replaced
     lastTrainActivity = r.activity;
     if (viewSource === 'train') showActivity(r.activity);
   } catch (e) {
@@ -422,16 +471,16 @@ let drawPixels = null;
 let drawLabel = -1;
 let predicting = false;
 let predictAgain = false;
-let holdWave = false; // keep the teaching wave on screen until the drawing or label changes
 
 const labelButtons = $('label-pick').querySelector('.label-buttons');
 for (let d = 0; d < 10; d++) {
-  labelButtons.insertAdjacentHTML('beforeend',
-    `<input type="radio" name="true-label" id="label-${d}" value="${d}"><label for="label-${d}">${d}</label>`);
+  const input = Object.assign(document.createElement('input'), { type: 'radio', name: 'true-label', id: `label-${d}`, value: String(d) });
+  const label = Object.assign(document.createElement('label'), { htmlFor: `label-${d}`, textContent: String(d) });
+  labelButtons.append(input, label);
 }
 labelButtons.addEventListener('change', (e) => {
   drawLabel = Number(e.target.value);
-  holdWave = false;
+  labelVersion += 1;
   updateTeachButton();
   if (drawPixels) predictDrawing();
 });
@@ -440,14 +489,15 @@ function updateTeachButton() {
   $('teach').disabled = phase !== 'ready' || !drawPixels || drawLabel < 0;
 }
 
-function onDraw(pixels) {
+function onDraw(pixels, version = drawVersion) {
   drawPixels = pixels;
-  holdWave = false;
+  drawVersion = version;
   $('clear').disabled = !pixels || phase !== 'ready';
   $('src-draw').disabled = !pixels;
   updateTeachButton();
   if (!pixels) {
     padBars.clear();
+    delete padBars.root.dataset.version;
     $('pad-preview').getContext('2d').clearRect(0, 0, 28, 28);
     if (viewSource === 'draw') setSource('train');
     return;
@@ -457,20 +507,21 @@ function onDraw(pixels) {
   if (viewSource !== 'draw') setSource('draw'); else predictDrawing();
 }
 
-/** Classify the drawing (with the chosen label as teacher, to show the burst wave it would cause). */
+/**
+ * Classify the drawing (with the chosen label as teacher, to show the burst wave it would
+ * cause). One request at a time; a change meanwhile asks again for the drawing as it is then.
+ */
 async function predictDrawing() {
-  if (!drawPixels || phase !== 'ready') return;
+  if (!drawPixels || phase !== 'ready' || holdingWave()) return;
   if (predicting) { predictAgain = true; return; }
   predicting = true;
   try {
+    const t = ticket(drawLabel >= 0 ? 'present' : 'predict');
     const pixels = drawPixels.slice();
-    const r = drawLabel >= 0
-      ? await call('present', { pixels, label: drawLabel }, [pixels.buffer])
+    const r = t.label >= 0
+      ? await call('present', { pixels, label: t.label }, [pixels.buffer])
       : await call('predict', { pixels }, [pixels.buffer]);
-    if (!holdWave && drawPixels) {
-      padBars.update({ e: r.output, target: drawLabel });
-      if (viewSource === 'draw') showActivity(r.activity);
-    }
+    offerDrawing(t, r.activity, { e: r.output, target: t.label });
   } catch (e) {
     notify('error', e.message, 'draw-error');
   } finally {
@@ -486,31 +537,33 @@ $('clear').addEventListener('click', () => {
 
 $('teach').addEventListener('click', async () => {
   if (!drawPixels || drawLabel < 0) return;
-  const label = drawLabel;
+  const t = ticket('teach');
+  const label = t.label;
   const pixels = drawPixels.slice();
   try {
     const r = await call('teach', { pixels, label }, [pixels.buffer]);
-    holdWave = true;
-    padBars.update({ e: r.after, before: r.before, target: label });
-    setSource('draw');
-    showActivity(r.activity);
     progress = r.progress;
     updateReadouts();
+    // The step happened whatever the view does; its wave is shown only if the drawing and the
+    // label are still the ones taught (else a newer prediction has the view).
+    const shown = offerDrawing(t, r.activity, { e: r.after, before: r.before, target: label });
+    if (shown) setSource('draw');
     const res = $('teach-result');
     res.dataset.label = String(label);
     res.dataset.before = String(r.before[label]);
     res.dataset.after = String(r.after[label]);
+    res.dataset.shown = String(shown);
     const moved = r.after[label] - r.before[label];
     res.textContent = `Taught “${label}”: its output went ${r.before[label].toFixed(3)} → ${r.after[label].toFixed(3)} ` +
-      `(${moved >= 0 ? '+' : ''}${moved.toFixed(3)}). The network view shows the burst wave of that step.`;
+      `(${moved >= 0 ? '+' : ''}${moved.toFixed(3)}).${shown ? ' The network view shows the burst wave of that step.' : ''}`;
   } catch (e) {
     notify('error', e.message, 'teach-error');
   }
 });
 
-// Keep the drawing's prediction current while the network learns.
+// Keep the drawing's prediction current while the network learns (not over a teaching wave).
 setInterval(() => {
-  if (running && drawPixels && viewSource === 'draw' && !holdWave && !document.hidden) predictDrawing();
+  if (running && drawPixels && viewSource === 'draw' && !holdingWave() && !document.hidden) predictDrawing();
 }, REPREDICT_MS);
 
 // ---------------------------------------------------------------- test digits

@@ -8,7 +8,12 @@ const PAD = 280;
 const PEN = 25;
 
 export class DrawPad {
-  /** `onChange(pixels | null)` gets a Float32Array(784) in [0, 1] after each stroke segment, null when cleared. */
+  /**
+   * `onChange(pixels | null, version)` gets a Float32Array(784) in [0, 1] after each stroke
+   * segment (at most once a frame), null when cleared. `version` counts changes of the ink; it
+   * is also `canvas.dataset.version` at once, so anyone can tell whether the drawing delivered
+   * last is the drawing on the pad.
+   */
   constructor(canvas, onChange) {
     this.canvas = canvas;
     this.onChange = onChange;
@@ -18,6 +23,8 @@ export class DrawPad {
     this.last = null;
     this.empty = true;
     this.frame = 0;
+    this.version = 0;
+    canvas.dataset.version = '0';
     canvas.addEventListener('pointerdown', (e) => this.down(e));
     canvas.addEventListener('pointermove', (e) => this.move(e));
     for (const type of ['pointerup', 'pointercancel', 'lostpointercapture']) canvas.addEventListener(type, () => this.up());
@@ -65,21 +72,30 @@ export class DrawPad {
     this.last = null;
   }
 
+  bump() {
+    this.version += 1;
+    this.canvas.dataset.version = String(this.version);
+  }
+
   changed() {
     this.empty = false;
     this.canvas.classList.add('has-ink');
+    this.bump();
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = 0;
-      this.onChange(this.pixels());
+      this.onChange(this.pixels(), this.version);
     });
   }
 
   clear() {
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.frame = 0;
     this.ctx.clearRect(0, 0, PAD, PAD);
     this.empty = true;
     this.canvas.classList.remove('has-ink');
-    this.onChange(null);
+    this.bump();
+    this.onChange(null, this.version);
   }
 
   /** The drawing as MNIST input (Float32Array of 784 values in [0, 1]), or null if empty. */

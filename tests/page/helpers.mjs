@@ -39,6 +39,9 @@ export function launchBrowser() {
 /** A page whose console errors, uncaught exceptions and failed requests are collected in `page.errors`. */
 export async function newPage(browser, viewport = { width: 1280, height: 720 }, options = {}) {
   const context = await browser.newContext({ viewport, acceptDownloads: true, ...options });
+  // Every wait is for a state of the page; its timeout only guards against a hang, so it is
+  // generous (a busy machine is slow).
+  context.setDefaultTimeout(90_000);
   const page = await context.newPage();
   page.errors = [];
   page.on('console', (m) => { if (m.type() === 'error') page.errors.push(`console: ${m.text()}`); });
