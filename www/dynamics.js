@@ -4,7 +4,8 @@
 // (dynamics-worker.js, which owns the wasm), and the views (uPlot charts, canvases).
 import { COLOR } from './colors.js';
 import { createNotices, wireShareDialog } from './notices.js';
-import { parseValue } from './state.js';
+import { parseValue, formatValue } from './state.js';
+import { link, HIDDEN_UNITS } from './dynamics-state.js';
 
 const uPlot = globalThis.uPlot;
 const $ = (id) => document.getElementById(id);
@@ -13,114 +14,7 @@ const small = () => matchMedia('(max-width: 760px)').matches;
 
 // ---------------------------------------------------------------- state ⇄ URL hash
 
-const SPEEDS = ['1', '10', '100', '1000', '10000', 'max'];
-const WINDOWS = ['50', '200', '1000'];
-/** Hidden units of the student (3-50-1): the units a link may watch. */
-const HIDDEN_UNITS = 50;
-
-/**
- * Every setting of the view, round-tripping through the URL hash (`#speed=100&seed=3&…`).
- * `reset`: a change builds a fresh task (same seed → same teacher, inputs and student).
- */
-const PARAMS = [
-  { name: 'speed', kind: 'enum', values: SPEEDS, default: '100', label: 'speed (multiple of real time)' },
-  { name: 'run', kind: 'bool', default: true, label: 'running' },
-  { name: 'schedule', kind: 'bool', default: true, label: "follow the paper's schedule" },
-  { name: 'teacher', kind: 'bool', default: true, label: 'teacher (manual control)' },
-  { name: 'plasticity', kind: 'bool', default: true, label: 'plasticity (manual control)' },
-  { name: 'seed', kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, default: 1, reset: true, label: 'seed' },
-  { name: 'before', kind: 'number', min: 1, max: 1e6, default: 1000, reset: true, label: 'prediction before, s' },
-  { name: 'learn', kind: 'number', min: 0, max: 1e7, default: 50000, reset: true, label: 'teacher + plasticity, s' },
-  { name: 'after', kind: 'number', min: 1, max: 1e6, default: 1000, reset: true, label: 'prediction after, s' },
-  { name: 'window', kind: 'enum', values: WINDOWS, default: '200', label: 'trace window, s' },
-  { name: 'units', kind: 'list', item: 'unit', minLength: 1, min: 0, max: HIDDEN_UNITS - 1, maxLength: 4, default: [0, 1, 2], label: 'hidden units shown' },
-  { name: 'rate', kind: 'number', min: 0, max: 40, default: 10, label: 'event rate, Hz' },
-  { name: 'burst', kind: 'number', min: 0, max: 1, default: 0.3, label: 'burst probability' },
-  { name: 'auto', kind: 'bool', default: true, label: 'automatic random schedule' },
-  { name: 'embed', kind: 'bool', default: false, page: true, label: 'embed' },
-];
-const byName = new Map(PARAMS.map((p) => [p.name, p]));
-
-/** Parts a link can hide with `<name>_hide=1`: every control above, and the panels. */
-const HIDEABLE = [
-  ...PARAMS.filter((p) => !p.page).map((p) => p.name),
-  'intro', 'back', 'share', 'reset', 'settings', 'timeline', 'regression', 'output', 'neurons', 'error',
-  'multiplex', 'raster', 'correlations', 'explain',
-];
-/** What `embed=1` hides unless the link says `<name>_hide=0`. */
-const EMBED_HIDDEN = ['intro', 'back', 'share', 'settings', 'explain'];
-
-function defaults() {
-  const s = { hide: new Set(), show: new Set() };
-  for (const p of PARAMS) s[p.name] = Array.isArray(p.default) ? [...p.default] : p.default;
-  return s;
-}
-
-
-function formatValue(p, v) {
-  if (p.kind === 'bool') return v ? '1' : '0';
-  if (p.kind === 'list') return v.join(',');
-  return String(v);
-}
-
-/** A full state from a hash; bad values fall back to the default and are listed in `notices`. */
-function parseHash(hash) {
-  const state = defaults();
-  const notices = [];
-  const text = hash.replace(/^#/, '');
-  for (const pair of text ? text.split('&') : []) {
-    if (!pair) continue;
-    const eq = pair.indexOf('=');
-    let key;
-    let raw;
-    try {
-      key = decodeURIComponent(eq < 0 ? pair : pair.slice(0, eq));
-      raw = eq < 0 ? '1' : decodeURIComponent(pair.slice(eq + 1));
-    } catch {
-      notices.push(`could not read “${pair}” in the link; ignored`);
-      continue;
-    }
-    if (key.endsWith('_hide')) {
-      const target = key.slice(0, -5);
-      const r = parseValue({ kind: 'bool' }, raw);
-      if (!HIDEABLE.includes(target)) notices.push(`unknown hide flag “${key}”; ignored`);
-      else if ('error' in r) notices.push(`${key}=${raw} ${r.error}; ignored`);
-      else (r.value ? state.hide : state.show).add(target);
-      continue;
-    }
-    const p = byName.get(key);
-    if (!p) {
-      notices.push(`unknown setting “${key}”; ignored`);
-      continue;
-    }
-    const r = parseValue(p, raw);
-    if ('error' in r) notices.push(`${key}=${raw} ${r.error}; using the default ${formatValue(p, p.default)}`);
-    else state[key] = r.value;
-  }
-  return { state, notices };
-}
-
-function toHash(s) {
-  const parts = [];
-  for (const p of PARAMS) {
-    if (p.page) {
-      if (s[p.name]) parts.push(`${p.name}=1`);
-    } else {
-      parts.push(`${p.name}=${encodeURIComponent(formatValue(p, s[p.name])).replace(/%2C/g, ',')}`);
-    }
-  }
-  for (const name of HIDEABLE) {
-    if (s.hide.has(name)) parts.push(`${name}_hide=1`);
-    else if (s.show.has(name)) parts.push(`${name}_hide=0`);
-  }
-  return `#${parts.join('&')}`;
-}
-
-function hiddenParts(s) {
-  const hidden = new Set(s.hide);
-  if (s.embed) for (const name of EMBED_HIDDEN) if (!s.show.has(name)) hidden.add(name);
-  return hidden;
-}
+const { parseHash, toHash, hiddenParts, param } = link;
 
 // ---------------------------------------------------------------- notices
 
@@ -130,7 +24,7 @@ let state;
 {
   const parsed = parseHash(location.hash);
   state = parsed.state;
-  if (parsed.notices.length) notify('warn', 'This link has settings the page could not use:', 'link', parsed.notices);
+  if (parsed.notices.length) notify('warn', 'This link has settings the page could not use:', 'link', parsed.notices.map((n) => n.message));
 }
 
 function writeHash() {
@@ -674,6 +568,7 @@ function drawRaster() {
   ctx.fillText('now', w - 2, h - 1);
   ctx.textAlign = 'center';
   ctx.fillText(`${rows} of ${raster.neuronsTotal} neurons`, w / 2, h - 1);
+  canvas.dataset.time = String(raster.now); // the ensemble's own clock, simulated seconds
   canvas.dataset.spikes = String(raster.times.length);
   canvas.dataset.bursts = String(raster.bursts.reduce((a, b) => a + b, 0));
 }
@@ -785,7 +680,7 @@ $('settings').addEventListener('submit', (e) => e.preventDefault());
 /** A number field of the state: checked like a link value; a bad one is refused with a notice. */
 function numberField(id, name, after) {
   $(id).addEventListener('change', (e) => {
-    const p = byName.get(name);
+    const p = param(name);
     const r = parseValue(p, e.target.value);
     if ('error' in r) {
       notify('warn', `${p.label}: ${e.target.value} ${r.error}. Kept ${formatValue(p, state[name])}.`, `field-${name}`);
@@ -808,7 +703,7 @@ $('neuron-rows').addEventListener('change', (e) => {
   const input = e.target.closest('input[data-index]');
   if (!input) return;
   const i = Number(input.dataset.index);
-  const p = byName.get('units');
+  const p = param('units');
   const r = parseValue({ ...p, kind: 'int', max: p.max }, input.value);
   if ('error' in r) {
     notify('warn', `Hidden unit: ${input.value} ${r.error}. Kept ${state.units[i]}.`, 'field-units');

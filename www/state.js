@@ -46,18 +46,18 @@ export const HIDEABLE = [
 /** What `embed=1` hides unless the link says `<name>_hide=0`: a compact view for an <iframe>. */
 export const EMBED_HIDDEN = ['intro', 'settings', 'share', 'model', 'dynamics', 'draw', 'confusion', 'digits'];
 
-const byName = new Map(PARAMS.map((p) => [p.name, p]));
-
-/** A fresh state object with every default; `hide`/`show` hold explicit `_hide=1` / `_hide=0` flags. */
-export function defaults() {
-  const s = { hide: new Set(), show: new Set() };
-  for (const p of PARAMS) s[p.name] = Array.isArray(p.default) ? [...p.default] : p.default;
-  return s;
-}
+/** Longest value text any setting accepts (lists of 6 widths are far shorter). */
+const MAX_VALUE_LENGTH = 200;
+/** Notices listed for one link; the rest are counted. */
+const MAX_NOTICES = 24;
+/** Link text quoted in a notice, at most (shown literally, as text). */
+const QUOTE_LENGTH = 80;
 
 /** Parse one value for parameter `p`; returns {value} or {error: reason}. */
 export function parseValue(p, raw) {
   const text = String(raw).trim();
+  // No setting needs more; a longer value is refused before any parsing.
+  if (text.length > MAX_VALUE_LENGTH) return { error: `is too long (${text.length.toLocaleString('en-US')} characters)` };
   switch (p.kind) {
     case 'enum':
       return p.values.includes(text) ? { value: text } : { error: `must be one of ${p.values.join(', ')}` };
@@ -67,14 +67,15 @@ export function parseValue(p, raw) {
       return { error: 'must be 1 or 0' };
     case 'int':
     case 'number': {
-      if (text === '' || !/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text)) return { error: 'is not a number' };
+      // One way to match each text (no backtracking blow-up on long digit runs).
+      if (text === '' || !/^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?$/i.test(text)) return { error: 'is not a number' };
       const v = Number(text);
       if (!Number.isFinite(v)) return { error: 'is not a finite number' };
       if (p.kind === 'int' && !Number.isInteger(v)) return { error: 'must be a whole number' };
       const low = p.open ? v <= p.min : v < p.min;
       const high = p.open ? v >= p.max : v > p.max;
       if (low || high) return { error: `must be ${p.open ? 'strictly ' : ''}between ${p.min} and ${p.max}` };
-      return { value: v };
+      return { value: v === 0 ? 0 : v }; // "-0" is 0
     }
     case 'list': {
       // `item` names what the list holds in messages; an empty list is allowed unless
@@ -105,76 +106,111 @@ export function formatValue(p, v) {
   return String(v);
 }
 
+/** `text` for a notice: as it is, cut short past QUOTE_LENGTH characters. */
+const quote = (text) => (text.length > QUOTE_LENGTH ? `${text.slice(0, QUOTE_LENGTH)}…` : text);
+
 /**
- * Parse a URL hash into a full state. Unknown names and bad values fall back to the default
- * and are reported in `notices` (shown on the page), so a mistyped link still opens.
+ * The URL-hash state of a page, from its settings `params` (as PARAMS above; `apply: 'page'` or
+ * `page: true` marks a page flag, written only when on), the parts a link may hide, and what
+ * `embed=1` hides. Both pages use it, so a link is read the same way on either.
  */
-export function parseHash(hash) {
-  const state = defaults();
-  const notices = [];
-  const text = hash.replace(/^#/, '');
-  if (!text) return { state, notices };
-  for (const pair of text.split('&')) {
-    if (!pair) continue;
-    const eq = pair.indexOf('=');
-    let key, raw;
-    try {
-      key = decodeURIComponent(eq < 0 ? pair : pair.slice(0, eq));
-      raw = eq < 0 ? '1' : decodeURIComponent(pair.slice(eq + 1));
-    } catch {
-      notices.push({ name: pair, message: `could not read “${pair}” in the link; ignored` });
-      continue;
-    }
-    if (key.endsWith('_hide')) {
-      const target = key.slice(0, -5);
-      if (!HIDEABLE.includes(target)) {
-        notices.push({ name: key, message: `unknown hide flag “${key}”; ignored` });
-      } else {
-        const r = parseValue({ kind: 'bool' }, raw);
-        if ('error' in r) notices.push({ name: key, message: `${key}=${raw} ${r.error}; ignored` });
-        else if (r.value) state.hide.add(target);
-        else state.show.add(target);
+export function linkState({ params, hideable, embedHidden }) {
+  const byName = new Map(params.map((p) => [p.name, p]));
+  const isFlag = (p) => p.apply === 'page' || p.page === true;
+
+  /** A fresh state object with every default; `hide`/`show` hold explicit `_hide=1` / `_hide=0` flags. */
+  function defaults() {
+    const s = { hide: new Set(), show: new Set() };
+    for (const p of params) s[p.name] = Array.isArray(p.default) ? [...p.default] : p.default;
+    return s;
+  }
+
+  /**
+   * Parse a URL hash into a full state. Unknown names and bad values fall back to the default
+   * and are reported in `notices` (plain text, shown on the page), so a mistyped link still
+   * opens. A key given twice: the last one wins, valid or not. Never throws.
+   */
+  function parseHash(hash) {
+    const state = defaults();
+    const notices = [];
+    let more = 0;
+    const note = (name, message) => {
+      if (notices.length < MAX_NOTICES) notices.push({ name: quote(name), message });
+      else more += 1;
+    };
+    const text = String(hash ?? '').replace(/^#/, '');
+    for (const pair of text ? text.split('&') : []) {
+      if (!pair) continue;
+      const eq = pair.indexOf('=');
+      let key, raw;
+      try {
+        key = decodeURIComponent(eq < 0 ? pair : pair.slice(0, eq));
+        raw = eq < 0 ? '1' : decodeURIComponent(pair.slice(eq + 1));
+      } catch {
+        note(pair, `could not read “${quote(pair)}” in the link; ignored`);
+        continue;
       }
-      continue;
+      if (key.endsWith('_hide')) {
+        const target = key.slice(0, -5);
+        if (!hideable.includes(target)) {
+          note(key, `unknown hide flag “${quote(key)}”; ignored`);
+        } else {
+          const r = parseValue({ kind: 'bool' }, raw);
+          if ('error' in r) note(key, `${key}=${quote(raw)} ${r.error}; ignored`);
+          else {
+            (r.value ? state.hide : state.show).add(target);
+            (r.value ? state.show : state.hide).delete(target);
+          }
+        }
+        continue;
+      }
+      const p = byName.get(key);
+      if (!p) {
+        note(key, `unknown setting “${quote(key)}” in the link; ignored`);
+        continue;
+      }
+      const r = parseValue(p, raw);
+      if ('error' in r) {
+        note(key, `${key}=${quote(raw)} ${r.error}; using the default ${formatValue(p, p.default)}`);
+        state[key] = Array.isArray(p.default) ? [...p.default] : p.default;
+      } else {
+        state[key] = r.value;
+      }
     }
-    const p = byName.get(key);
-    if (!p) {
-      notices.push({ name: key, message: `unknown setting “${key}” in the link; ignored` });
-      continue;
-    }
-    const r = parseValue(p, raw);
-    if ('error' in r) {
-      notices.push({ name: key, message: `${key}=${raw} ${r.error}; using the default ${formatValue(p, p.default)}` });
-    } else {
-      state[key] = r.value;
-    }
+    if (more) notices.push({ name: '', message: `…and ${more.toLocaleString('en-US')} more problems in the link, not listed` });
+    return { state, notices };
   }
-  return { state, notices };
+
+  /** The hash for a state: every setting (so a link still reproduces the run if defaults change), then page flags. */
+  function toHash(state) {
+    const parts = [];
+    for (const p of params) {
+      if (isFlag(p)) {
+        if (state[p.name]) parts.push(`${p.name}=1`);
+      } else {
+        parts.push(`${p.name}=${encodeURIComponent(formatValue(p, state[p.name])).replace(/%2C/g, ',')}`);
+      }
+    }
+    for (const name of hideable) {
+      if (state.hide.has(name)) parts.push(`${name}_hide=1`);
+      else if (state.show.has(name)) parts.push(`${name}_hide=0`);
+    }
+    return '#' + parts.join('&');
+  }
+
+  /** The parts of the page hidden under a state: explicit flags, plus the embed defaults. */
+  function hiddenParts(state) {
+    const hidden = new Set(state.hide);
+    if (state.embed) for (const name of embedHidden) if (!state.show.has(name)) hidden.add(name);
+    return hidden;
+  }
+
+  return { params, hideable, embedHidden, param: (name) => byName.get(name), defaults, parseHash, toHash, hiddenParts };
 }
 
-/** The hash for a state: every setting (so a link still reproduces the run if defaults change), then page flags. */
-export function toHash(state) {
-  const parts = [];
-  for (const p of PARAMS) {
-    if (p.apply === 'page') {
-      if (state[p.name]) parts.push(`${p.name}=1`);
-    } else {
-      parts.push(`${p.name}=${encodeURIComponent(formatValue(p, state[p.name])).replace(/%2C/g, ',')}`);
-    }
-  }
-  for (const name of HIDEABLE) {
-    if (state.hide.has(name)) parts.push(`${name}_hide=1`);
-    else if (state.show.has(name)) parts.push(`${name}_hide=0`);
-  }
-  return '#' + parts.join('&');
-}
-
-/** The parts of the page hidden under a state: explicit flags, plus the embed defaults. */
-export function hiddenParts(state) {
-  const hidden = new Set(state.hide);
-  if (state.embed) for (const name of EMBED_HIDDEN) if (!state.show.has(name)) hidden.add(name);
-  return hidden;
-}
+/** The MNIST page's link state. */
+export const link = linkState({ params: PARAMS, hideable: HIDEABLE, embedHidden: EMBED_HIDDEN });
+export const { defaults, parseHash, toHash, hiddenParts, param } = link;
 
 /** The engine's configuration object (src/model/config.rs) for a state. */
 export function engineConfig(state) {
@@ -209,6 +245,3 @@ export function changed(a, b) {
   return PARAMS.filter((p) => formatValue(p, a[p.name]) !== formatValue(p, b[p.name])).map((p) => p.name);
 }
 
-export function param(name) {
-  return byName.get(name);
-}

