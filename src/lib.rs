@@ -18,6 +18,8 @@
 
 extern crate alloc;
 
+pub mod archive;
+pub mod cifar;
 pub mod continuous;
 pub mod data;
 pub mod error;
