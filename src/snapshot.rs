@@ -1,11 +1,12 @@
 //! Snapshots: the configuration and every parameter (W, b, Y, Q, momentum buffers), versioned.
 //!
 //! Two encodings of the same content:
-//! - **JSON** (`burstccn-snapshot`, version 1): `{"format", "version", "config", "steps",
+//! - **JSON** (`burstccn-snapshot`, version 2): `{"format", "version", "config", "steps",
 //!   "samples_seen", "layers": [{"weight", "bias", "weight_velocity"?, "bias_velocity"?}],
-//!   "feedback": [{"y", "q"}]}`; matrices are flat row-major arrays (W_k is
-//!   `layers[k+1] × layers[k]`, Y_k and Q_k are `layers[k+2] × layers[k+1]`). Exact: f32 values
-//!   are written in their shortest round-tripping form.
+//!   "feedback": [{"y", "q"}]}`; matrices are flat row-major arrays (dense W_k is
+//!   `n_out × n_in`, conv kernels `c_out × k × k × c_in`; Y_k and Q_k are shaped like W_{k+1}).
+//!   Exact: f32 values are written in their shortest round-tripping form. Version 1 (before
+//!   conv layers; an MLP's configuration without `input_shape`/`conv`) reads unchanged.
 //! - **Binary** (what the page downloads; ~4× smaller): the 8 bytes `BCCNSNAP`, a u32 version,
 //!   a u32 header length, the JSON above with every array replaced by its length, then the
 //!   arrays as little-endian f32 in the order they appear, then a CRC-32 of all preceding bytes.
@@ -23,8 +24,10 @@ use crate::Error;
 
 /// The format name written in every snapshot.
 pub const FORMAT: &str = "burstccn-snapshot";
-/// The current (and only) version.
-pub const VERSION: u32 = 1;
+/// The version written (2 added conv layers to the configuration).
+pub const VERSION: u32 = 2;
+/// The oldest version read.
+pub const OLDEST_VERSION: u32 = 1;
 const MAGIC: &[u8; 8] = b"BCCNSNAP";
 
 #[derive(Serialize, Deserialize)]
@@ -171,8 +174,8 @@ fn check_format(format: Option<&str>, version: Option<u32>) -> Result<(), Error>
         return Err(err(format!("not a BurstCCN snapshot (format is {format:?}, expected \"{FORMAT}\")")));
     }
     match version {
-        Some(VERSION) => Ok(()),
-        Some(v) => Err(err(format!("snapshot version {v} is not supported (this build reads version {VERSION})"))),
+        Some(v) if (OLDEST_VERSION..=VERSION).contains(&v) => Ok(()),
+        Some(v) => Err(err(format!("snapshot version {v} is not supported (this build reads versions {OLDEST_VERSION} to {VERSION})"))),
         None => Err(err("snapshot has no version")),
     }
 }
@@ -183,9 +186,7 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Network, Error> {
         return Err(err("not a binary BurstCCN snapshot (bad magic bytes or too short)"));
     }
     let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
-    if version != VERSION {
-        return Err(err(format!("snapshot version {version} is not supported (this build reads version {VERSION})")));
-    }
+    check_format(Some(FORMAT), Some(version))?;
     let (body, crc_bytes) = bytes.split_at(bytes.len() - 4);
     if crc32(body) != u32::from_le_bytes(crc_bytes.try_into().unwrap()) {
         return Err(err("checksum mismatch: the file is truncated or damaged"));
@@ -240,22 +241,26 @@ fn check_array(name: &str, v: &[f32], want: usize) -> Result<(), Error> {
 fn build(doc: Document<Vec<f32>>) -> Result<Network, Error> {
     doc.config.validate().map_err(|e| err(format!("configuration: {e}")))?;
     let cfg = doc.config;
+    if doc.version < 2 && (cfg.is_conv() || cfg.input_shape.is_some()) {
+        return Err(err(format!("a version {} snapshot cannot hold conv layers", doc.version)));
+    }
     let depth = cfg.depth();
+    let shapes = cfg.shapes();
     if doc.layers.len() != depth {
-        return Err(err(format!("{} weight layers for {} layer sizes", doc.layers.len(), cfg.layers.len())));
+        return Err(err(format!("{} weight layers for a network of {depth} ({})", doc.layers.len(), cfg.describe())));
     }
     if doc.feedback.len() != depth - 1 {
         return Err(err(format!("{} feedback entries, expected {}", doc.feedback.len(), depth - 1)));
     }
     let momentum = cfg.momentum > 0.0;
-    for (k, l) in doc.layers.iter().enumerate() {
-        let (n_in, n_out) = (cfg.layers[k], cfg.layers[k + 1]);
-        check_array(&format!("layers[{k}].weight"), &l.weight, n_in * n_out)?;
-        check_array(&format!("layers[{k}].bias"), &l.bias, n_out)?;
+    for ((k, l), shape) in doc.layers.iter().enumerate().zip(&shapes) {
+        let (weights, biases) = (shape.weight_len(), shape.bias_len());
+        check_array(&format!("layers[{k}].weight"), &l.weight, weights)?;
+        check_array(&format!("layers[{k}].bias"), &l.bias, biases)?;
         match (&l.weight_velocity, &l.bias_velocity) {
             (Some(wv), Some(bv)) if momentum => {
-                check_array(&format!("layers[{k}].weight_velocity"), wv, n_in * n_out)?;
-                check_array(&format!("layers[{k}].bias_velocity"), bv, n_out)?;
+                check_array(&format!("layers[{k}].weight_velocity"), wv, weights)?;
+                check_array(&format!("layers[{k}].bias_velocity"), bv, biases)?;
             }
             (None, None) if !momentum => {}
             (None, None) => return Err(err(format!("layers[{k}] lacks the momentum buffers its configuration needs"))),
@@ -263,7 +268,7 @@ fn build(doc: Document<Vec<f32>>) -> Result<Network, Error> {
         }
     }
     for (k, f) in doc.feedback.iter().enumerate() {
-        let n = cfg.layers[k + 1] * cfg.layers[k + 2];
+        let n = shapes[k + 1].weight_len();
         check_array(&format!("feedback[{k}].y"), &f.y, n)?;
         check_array(&format!("feedback[{k}].q"), &f.q, n)?;
     }
@@ -283,6 +288,7 @@ fn build(doc: Document<Vec<f32>>) -> Result<Network, Error> {
             dst.q = src.q;
         }
     }
+    net.check_q_tracking();
     net.set_progress(doc.steps, doc.samples_seen);
     Ok(net)
 }

@@ -10,6 +10,95 @@ use crate::rng::Random;
 use crate::Error;
 
 const STREAM_ORDER: u64 = 4;
+/// Stream of the training-time augmentation (CIFAR-10's random crops and flips).
+const STREAM_AUGMENT: u64 = 6;
+
+/// A labelled set of inputs the trainer and the evaluation read, whatever the data: it knows
+/// how to turn its stored sample (e.g. `u8` pixels) into the network's input values.
+pub trait Samples {
+    /// Number of samples.
+    fn len(&self) -> usize;
+    /// True when there are none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Input values per sample.
+    fn input_len(&self) -> usize;
+    /// Label of sample `i`.
+    fn label(&self, i: usize) -> u8;
+    /// Write sample `i` into `out` (`input_len` values). With `augment`, a training-time
+    /// random transformation drawn from it is applied (data that has none ignores it).
+    fn write(&self, i: usize, augment: Option<&mut Random>, out: &mut [f32]);
+}
+
+/// CIFAR-10: normalised per channel; with `augment`, padded by 4, randomly cropped and flipped
+/// (REFERENCE.md §2.2). The network takes NHWC (channel fastest), the files hold RGB planes.
+impl Samples for crate::cifar::ImageSet {
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+    fn input_len(&self) -> usize {
+        crate::cifar::IMAGE_BYTES
+    }
+    fn label(&self, i: usize) -> u8 {
+        self.labels[i]
+    }
+    fn write(&self, i: usize, augment: Option<&mut Random>, out: &mut [f32]) {
+        use crate::cifar::{augment_image, normalise_image, Crop, CHANNELS, IMAGE_BYTES};
+        let mut planes = [0.0f32; IMAGE_BYTES];
+        match augment {
+            Some(rng) => augment_image(self.image(i), Crop::random(rng), &mut planes),
+            None => normalise_image(self.image(i), &mut planes),
+        }
+        let area = IMAGE_BYTES / CHANNELS;
+        for (p, pixel) in out[..IMAGE_BYTES].chunks_exact_mut(CHANNELS).enumerate() {
+            for (c, v) in pixel.iter_mut().enumerate() {
+                *v = planes[c * area + p];
+            }
+        }
+    }
+}
+
+/// Only the first `n` samples of a set (quick runs).
+pub struct Take<'a> {
+    /// The whole set.
+    pub data: &'a dyn Samples,
+    /// How many samples to use.
+    pub n: usize,
+}
+
+impl Samples for Take<'_> {
+    fn len(&self) -> usize {
+        self.n.min(self.data.len())
+    }
+    fn input_len(&self) -> usize {
+        self.data.input_len()
+    }
+    fn label(&self, i: usize) -> u8 {
+        self.data.label(i)
+    }
+    fn write(&self, i: usize, augment: Option<&mut Random>, out: &mut [f32]) {
+        self.data.write(i, augment, out)
+    }
+}
+
+/// MNIST: pixels scaled to [0, 1], no augmentation.
+impl Samples for Dataset {
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+    fn input_len(&self) -> usize {
+        self.pixels()
+    }
+    fn label(&self, i: usize) -> u8 {
+        self.labels[i]
+    }
+    fn write(&self, i: usize, _augment: Option<&mut Random>, out: &mut [f32]) {
+        for (x, &p) in out.iter_mut().zip(self.image(i)) {
+            *x = f32::from(p) * (1.0 / 255.0);
+        }
+    }
+}
 
 /// A network plus where it is in its pass over the training set.
 pub struct Trainer {
@@ -19,7 +108,7 @@ pub struct Trainer {
     cursor: usize,
     epochs_done: u32,
     rng: Random,
-    batch_pixels: Vec<u8>,
+    augment: Random,
     batch_labels: Vec<u8>,
 }
 
@@ -29,7 +118,8 @@ impl Trainer {
         let mut rng = Random::new(net.config().seed, STREAM_ORDER);
         let mut order: Vec<u32> = (0..train_len as u32).collect();
         rng.shuffle(&mut order);
-        Trainer { net, order, cursor: 0, epochs_done: 0, rng, batch_pixels: Vec::new(), batch_labels: Vec::new() }
+        let augment = Random::new(net.config().seed, STREAM_AUGMENT);
+        Trainer { net, order, cursor: 0, epochs_done: 0, rng, augment, batch_labels: Vec::new() }
     }
 
     /// Completed epochs, and samples into the current one.
@@ -44,7 +134,7 @@ impl Trainer {
 
     /// Train on the next batch. The last batch of an epoch may be smaller; then a new
     /// order is drawn. Returns the step's report and whether it finished an epoch.
-    pub fn step(&mut self, data: &Dataset, diagnostics: bool) -> Result<(StepReport, bool), Error> {
+    pub fn step(&mut self, data: &dyn Samples, diagnostics: bool) -> Result<(StepReport, bool), Error> {
         if data.len() != self.order.len() {
             return Err(Error::Shape(alloc::format!(
                 "trainer was set up for {} training images, got {}",
@@ -55,16 +145,18 @@ impl Trainer {
         if data.is_empty() {
             return Err(Error::Shape("the training set is empty".into()));
         }
+        let n0 = self.net.config().input_len();
+        if data.input_len() != n0 {
+            return Err(Error::Shape(alloc::format!("the network takes {n0} input values, the data has {}", data.input_len())));
+        }
         let batch = self.net.config().batch_size.min(self.order.len() - self.cursor);
-        let p = data.pixels();
-        self.batch_pixels.resize(batch * p, 0);
         self.batch_labels.resize(batch, 0);
+        let input = self.net.input_for(batch)?;
         for (r, &idx) in self.order[self.cursor..self.cursor + batch].iter().enumerate() {
             let idx = idx as usize;
-            self.batch_pixels[r * p..(r + 1) * p].copy_from_slice(data.image(idx));
-            self.batch_labels[r] = data.labels[idx];
+            data.write(idx, Some(&mut self.augment), &mut input[r * n0..(r + 1) * n0]);
+            self.batch_labels[r] = data.label(idx);
         }
-        self.net.load_images_u8(&self.batch_pixels)?;
         let report = self.net.train_step(&self.batch_labels, diagnostics)?;
         self.cursor += batch;
         let finished = self.cursor == self.order.len();
@@ -108,13 +200,22 @@ pub struct Evaluation {
     pub predictions: Vec<u8>,
 }
 
-/// Classify every image of `data` (forward pass only) and score it.
-pub fn evaluate(net: &Network, data: &Dataset) -> Result<Evaluation, Error> {
-    let outputs = *net.config().layers.last().unwrap();
-    let (predictions, sse) = net.classify_u8(&data.images, Some(&data.labels))?;
+/// Classify every image of `data` (forward pass only, no augmentation) and score it.
+pub fn evaluate(net: &Network, data: &dyn Samples) -> Result<Evaluation, Error> {
+    let outputs = net.config().outputs();
+    let n0 = data.input_len();
+    if n0 != net.config().input_len() {
+        return Err(Error::Shape(alloc::format!("the network takes {} input values, the data has {n0}", net.config().input_len())));
+    }
+    let labels: Vec<u8> = (0..data.len()).map(|i| data.label(i)).collect();
+    let (predictions, sse) = net.classify(data.len(), Some(&labels), |start, x| {
+        for (r, out) in x.chunks_exact_mut(n0).enumerate() {
+            data.write(start + r, None, out);
+        }
+    })?;
     let mut confusion = vec![0u32; outputs * outputs];
     let mut wrong = 0usize;
-    for (&p, &t) in predictions.iter().zip(&data.labels) {
+    for (&p, &t) in predictions.iter().zip(&labels) {
         let (p, t) = (usize::from(p), usize::from(t));
         if t < outputs {
             confusion[t * outputs + p] += 1;

@@ -203,9 +203,12 @@ fn edit(json: &str, from: &str, to: &str) -> String {
 fn bad_json_snapshots_are_refused() {
     let net = trained_network();
     let json = snapshot::to_json(&net);
-    assert!(snapshot_error(snapshot::from_json(&edit(&json, "\"version\":1", "\"version\":2"))).contains("version 2"));
+    assert!(snapshot_error(snapshot::from_json(&edit(&json, "\"version\":2", "\"version\":3"))).contains("version 3"));
+    assert!(snapshot_error(snapshot::from_json(&edit(&json, "\"version\":2", "\"version\":0"))).contains("version 0"));
+    // Version 1 (written before conv layers existed) holds an MLP exactly as version 2 does.
+    assert!(snapshot::from_json(&edit(&json, "\"version\":2", "\"version\":1")).is_ok());
     assert!(snapshot_error(snapshot::from_json(&edit(&json, "burstccn-snapshot", "other"))).contains("not a BurstCCN"));
-    assert!(snapshot_error(snapshot::from_json(&edit(&json, "\"version\":1,", ""))).contains("no version"));
+    assert!(snapshot_error(snapshot::from_json(&edit(&json, "\"version\":2,", ""))).contains("no version"));
     assert!(snapshot_error(snapshot::from_json(&json[..json.len() / 2])).contains("JSON"));
     assert!(snapshot_error(snapshot::from_json("[1,2,3]")).contains("JSON"));
     // Wrong shape: a layer size that disagrees with the arrays.

@@ -15,6 +15,7 @@
 
 use core::marker::PhantomData;
 
+pub mod conv;
 pub mod scalar;
 #[cfg(target_arch = "x86_64")]
 pub mod avx2;

@@ -4,6 +4,7 @@
 //! The angle between two updates ΔW = δ₁ᵀX and ΔW' = δ₂ᵀX is computed without forming
 //! either matrix: ⟨δ₁ᵀX, δ₂ᵀX⟩_F = Σ_{s,t} (δ₁δ₂ᵀ)_{st} (XXᵀ)_{st}, a sum over B×B Gram
 //! matrices. So diagnostics cost O(B²·n) per layer on top of the extra backward passes.
+//! Conv layers form the three kernel updates instead (small kernels, many positions).
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -85,17 +86,37 @@ pub(super) fn measure(net: &Network) -> Diagnostics {
     let (mut apical_sum, mut apical_count) = (0.0f64, 0usize);
     for (k, layer) in layers.iter().enumerate() {
         let n = layer.n_out;
-        let x: &[f32] = if k == 0 { net.input() } else { net.event_rate(k - 1) };
-        let gx = gram(x, x, layer.n_in);
         // BurstCCN's δ is (p − p_b)·e regardless of the rule in use: recompute it from p and e.
         let e = net.event_rate(k);
         let burst: Vec<f32> = net.burst_prob(k).iter().zip(e).map(|(&p, &e)| (p - pb) * e).collect();
-        let g_bb = gram(&burst, &burst, n);
-        let g_pp = gram(&layer.delta_bp, &layer.delta_bp, n);
-        let g_ff = gram(&layer.delta_fa, &layer.delta_fa, n);
-        let g_bp = gram(&burst, &layer.delta_bp, n);
-        let g_bf = gram(&burst, &layer.delta_fa, n);
-        let (nb, np, nf) = (frob(&g_bb, &gx), frob(&g_pp, &gx), frob(&g_ff, &gx));
+        // ⟨burst, bp⟩, ⟨burst, fa⟩ and the squared norms of the three updates.
+        let (bp, bf, nb, np, nf) = match &layer.shape.conv {
+            // Conv layers: B·positions rows would make the Gram matrices huge, and the kernels
+            // are small, so form the three updates corr(x, δ) = δᵀ·windows and compare them.
+            Some(g) => {
+                let m = rows * g.positions();
+                let windows = MatRef::new(&layer.cols[..m * g.window()], m, g.window());
+                let update = |delta: &[f32]| -> Vec<f32> {
+                    let mut w = vec![0.0f32; g.weight_len()];
+                    kern.gemm_tn(1.0, MatRef::new(&delta[..m * g.c_out], m, g.c_out), windows, 0.0, MatMut::new(&mut w, g.c_out, g.window()));
+                    w
+                };
+                let (ub, up, uf) = (update(&burst), update(&layer.delta_bp), update(&layer.delta_fa));
+                let (d_bp, n_b, n_p) = dot_and_norms(&ub, &up);
+                let (d_bf, _, n_f) = dot_and_norms(&ub, &uf);
+                (d_bp, d_bf, n_b, n_p, n_f)
+            }
+            None => {
+                let x = net.layer_input(k);
+                let gx = gram(x, x, layer.n_in);
+                let g_bb = gram(&burst, &burst, n);
+                let g_pp = gram(&layer.delta_bp, &layer.delta_bp, n);
+                let g_ff = gram(&layer.delta_fa, &layer.delta_fa, n);
+                let g_bp = gram(&burst, &layer.delta_bp, n);
+                let g_bf = gram(&burst, &layer.delta_fa, n);
+                (frob(&g_bp, &gx), frob(&g_bf, &gx), frob(&g_bb, &gx), frob(&g_pp, &gx), frob(&g_ff, &gx))
+            }
+        };
         let angle_yq = match net.feedback().get(k) {
             Some(fb) => {
                 let (d, ny, nq) = dot_and_norms(&fb.y, &fb.q);
@@ -113,8 +134,8 @@ pub(super) fn measure(net: &Network) -> Diagnostics {
             (s / apical.len() as f64) as f32
         };
         out.push(LayerDiagnostics {
-            angle_bp: angle_degrees(frob(&g_bp, &gx), nb, np),
-            angle_fa: angle_degrees(frob(&g_bf, &gx), nb, nf),
+            angle_bp: angle_degrees(bp, nb, np),
+            angle_fa: angle_degrees(bf, nb, nf),
             angle_yq,
             event_rate: mean(e),
             burst_prob: mean(net.burst_prob(k)),

