@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help setup build wasm demo serve dist test test-native test-wasm test-page bench bench-native train clean
+.PHONY: help setup build wasm demo serve dist test test-native test-wasm test-page test-stress bench bench-native train clean
 
 WASM_FEATURES := --no-default-features --features wasm
 export CHROMEDRIVER ?= /usr/bin/chromedriver
@@ -60,6 +60,11 @@ test-native:
 # The page, served exactly as `make demo` serves it, in headless Chromium (Playwright).
 test-page: wasm
 	npm run --silent test:page
+
+# The page suites N times (default 10) with one core kept busy; prints the pass count per test.
+N ?= 10
+test-stress: wasm
+	N=$(N) scripts/stress.sh
 
 bench: build
 	BUILD_SCALAR=1 scripts/build-wasm.sh

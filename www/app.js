@@ -250,6 +250,7 @@ function onEval(m) {
     $('r-full').textContent = pct(acc);
     $('r-full').dataset.value = String(acc);
     $('r-full-scope').textContent = m.progress.epochs_done ? `after epoch ${m.progress.epochs_done}` : '10,000';
+    $('r-full').title = `All 10,000 MNIST test images${m.progress.epochs_done ? `, after epoch ${m.progress.epochs_done}` : ''}`;
   }
   confusion.update(m.confusion);
   $('confusion-scope').textContent = `${m.scope === 'full' ? 'all 10,000' : fmtInt(m.count)} test images, at ${formatSamples(samples)} samples`;
@@ -285,10 +286,17 @@ function syncControls() {
   form.elements.width.title = uneven ? `layers: ${state.hidden.join('-')}` : '';
 }
 
+/** Panels that make the page taller than a lecture slide's frame. */
+const TALL_PANELS = ['intro', 'settings', 'draw', 'confusion', 'digits'];
+
 function applyVisibility() {
   const hidden = hiddenParts(state);
   document.querySelectorAll('[data-hide]').forEach((el) => { el.hidden = hidden.has(el.dataset.hide); });
   document.body.classList.toggle('embed', state.embed);
+  // An embed of the network and the curves (alignment too) fits its frame without scrolling
+  // (style.css); one that shows more panels scrolls like the full page.
+  const fit = state.embed && TALL_PANELS.every((name) => hidden.has(name)) && !(hidden.has('network') && hidden.has('curves'));
+  document.body.classList.toggle('embed-fit', fit);
 }
 
 /** The value a control asks for, as the text the URL would hold. */
@@ -663,8 +671,10 @@ function embedUrl() {
 }
 function fillShare() {
   $('share-link').value = location.href;
+  // The compact embed fits 560 px (and down to 500); one with the taller panels scrolls.
+  const tall = [...shareDialog.querySelectorAll('[data-show]')].some((box) => box.checked && TALL_PANELS.includes(box.dataset.show));
   $('embed-code').value = `<iframe src="${embedUrl()}" title="BurstCCN: a cortical network learning MNIST with bursts" ` +
-    'width="100%" height="760" style="border:0" loading="lazy"></iframe>';
+    `width="100%" height="${tall ? 900 : 560}" style="border:0" loading="lazy"></iframe>`;
 }
 wireShareDialog(shareDialog, $('share'), fillShare, writeHash);
 

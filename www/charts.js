@@ -19,11 +19,15 @@ const axis = (label, extra = {}) => ({
   label, labelSize: 18, font: FONT, labelFont: FONT, stroke: COLOR.muted,
   grid: { stroke: COLOR.grid, width: 1 }, ticks: { stroke: COLOR.grid, width: 1 }, ...extra,
 });
-const xAxis = () => axis('samples seen', { values: (u, splits) => splits.map(formatSamples) });
+/** Whether `root` is in a frame-filling embed (style.css sets --chart-fill there): compact axes. */
+const filling = (root) => getComputedStyle(root).getPropertyValue('--chart-fill').trim() === '1';
+const xAxis = (compact = false) => axis(compact ? null : 'samples seen', { values: (u, splits) => splits.map(formatSamples), ...(compact ? { labelSize: 0, size: 30 } : {}) });
 
 /**
- * A uPlot in `root` that follows the width of `root` (its height is fixed: following the
- * height too would feed back through uPlot's own legend) and redraws at most every REDRAW_MS.
+ * A uPlot in `root` that follows the width of `root` and redraws at most every REDRAW_MS. Its
+ * height is fixed, unless the CSS property --chart-fill is 1 on `root`: then the layout gives
+ * `root` its height (it must not follow its content, or uPlot's legend would feed back) and the
+ * plot fills what the legend leaves (an embed that fits its frame).
  */
 class Chart {
   /** `options()` returns the uPlot options; called again by rebuild(). */
@@ -31,18 +35,31 @@ class Chart {
     this.root = root;
     this.options = options;
     this.data = Array.from({ length: columns }, () => []);
-    this.height = () => (matchMedia('(max-width: 760px)').matches ? 190 : 220);
-    this.plot = new uPlot({ ...options(), ...this.size() }, this.data, root);
+    this.fill = filling(root);
+    this.height = () => {
+      if (this.fill && root.clientHeight > 0) {
+        const legend = root.querySelector('.u-legend')?.offsetHeight ?? 0;
+        return Math.max(80, Math.floor(root.clientHeight - legend - 2));
+      }
+      return matchMedia('(max-width: 760px)').matches ? 190 : 220;
+    };
+    this.plot = new uPlot({ ...options(this.fill), ...this.size() }, this.data, root);
     this.pending = false;
     this.last = 0;
     new ResizeObserver(() => {
+      // Into or out of a frame-filling embed: new axes (uPlot fixes them at creation).
+      if (filling(root) !== this.fill) {
+        this.fill = !this.fill;
+        this.rebuild();
+        return;
+      }
       const s = this.size();
       if (s.width !== this.plot.width || s.height !== this.plot.height) this.plot.setSize(s);
     }).observe(root);
   }
 
   size() {
-    return { width: Math.max(200, Math.floor(this.root.clientWidth)), height: this.height() };
+    return { width: Math.max(this.fill ? 160 : 200, Math.floor(this.root.clientWidth)), height: this.height() };
   }
 
   /** Append one row (x first); a row at the same x as the last merges into it. */
@@ -77,7 +94,10 @@ class Chart {
   /** A new uPlot with fresh options (e.g. a log scale, which uPlot fixes at creation). */
   rebuild() {
     this.plot.destroy();
-    this.plot = new uPlot({ ...this.options(), ...this.size() }, this.data, this.root);
+    this.plot = new uPlot({ ...this.options(this.fill), ...this.size() }, this.data, this.root);
+    // The legend's height is known once it is built: fit the plot to what is left.
+    const s = this.size();
+    if (s.height !== this.plot.height) this.plot.setSize(s);
   }
 
   schedule() {
@@ -104,16 +124,17 @@ export class LearningCurves {
     const series = (label, stroke, extra) => ({ label, stroke, width: 2, spanGaps: true, points: { show: false }, ...extra });
     const fmt = (u, v) => (v == null ? '–' : this.mode === 'error' ? `${v.toFixed(2)} %` : v.toFixed(4));
     const linear = (u, min, max) => [0, Math.max(max * 1.08, this.mode === 'error' ? 5 : 0.02)];
-    this.chart = new Chart(root, () => ({
+    this.chart = new Chart(root, (compact) => ({
       // Log scale: late differences (a few % error) between rules become visible.
       scales: { x: { time: false }, y: this.log ? { distr: 3, log: 10 } : { range: linear } },
       // No y label (uPlot cannot change it later): the values carry the unit in error mode.
-      axes: [xAxis(), axis(null, { size: 50, values: (u, splits) => splits.map((v) => this.formatY(v)) })],
+      axes: [xAxis(compact), axis(null, { size: compact ? 42 : 50, values: (u, splits) => splits.map((v) => this.formatY(v)) })],
       series: [
         { label: 'samples', value: (u, v) => (v == null ? '–' : formatSamples(v)) },
-        series('training (running)', COLOR.eventLight, { width: 1.5, value: fmt }),
-        series(subsetLabel, COLOR.event, { width: 2.5, points: { show: true, size: 5, fill: COLOR.event }, value: fmt }),
-        series('test, all 10,000 (epoch end)', COLOR.ink, { width: 0, paths: () => null, points: { show: true, size: 10, width: 2, fill: '#fff', stroke: COLOR.ink }, value: fmt }),
+        // Compact (a frame-filling embed): labels short enough for one line of legend.
+        series(compact ? 'training' : 'training (running)', COLOR.eventLight, { width: 1.5, value: fmt }),
+        series(compact ? 'test subset' : subsetLabel, COLOR.event, { width: 2.5, points: { show: true, size: compact ? 4 : 5, fill: COLOR.event }, value: fmt }),
+        series(compact ? 'full test set' : 'test, all 10,000 (epoch end)', COLOR.ink, { width: 0, paths: () => null, points: { show: true, size: compact ? 8 : 10, width: 2, fill: '#fff', stroke: COLOR.ink }, value: fmt }),
       ],
       legend: { live: false },
       cursor: { drag: { x: false, y: false } },
@@ -184,9 +205,9 @@ export class LearningCurves {
 }
 
 export const MEASURES = [
-  { key: 'angle_bp', name: 'BurstCCN vs backprop', dash: undefined },
-  { key: 'angle_fa', name: 'BurstCCN vs feedback alignment', dash: [7, 5] },
-  { key: 'angle_yq', name: 'Y vs Q', dash: [2, 4] },
+  { key: 'angle_bp', name: 'BurstCCN vs backprop', dash: undefined, html: '<span class="long">BurstCCN </span>vs backprop' },
+  { key: 'angle_fa', name: 'BurstCCN vs feedback alignment', dash: [7, 5], html: '<span class="long">BurstCCN </span>vs <span class="long">feedback alignment</span><span class="short">FA</span>' },
+  { key: 'angle_yq', name: 'Y vs Q', dash: [2, 4], html: 'Y vs Q' },
 ];
 
 /** Per hidden layer: angle of BurstCCN's ΔW to backprop's and to FA's, and between Y and Q. */
@@ -228,9 +249,9 @@ export class AlignmentChart {
       ctx.stroke();
       ctx.restore();
     };
-    this.chart = new Chart(this.root, () => ({
+    this.chart = new Chart(this.root, (compact) => ({
       scales: { x: { time: false }, y: { range: (u, min, max) => [0, Math.max(100, (max || 0) + 5)] } },
-      axes: [xAxis(), axis('angle (°)', { size: 44 })],
+      axes: [xAxis(compact), compact ? axis(null, { size: 42, values: (u, splits) => splits.map((v) => `${v}°`) }) : axis('angle (°)', { size: 44 })],
       series,
       legend: { show: false },
       hooks: { draw: [ninety] },
@@ -240,13 +261,16 @@ export class AlignmentChart {
   }
 
   renderLegend() {
-    const layers = Array.from({ length: this.hiddenCount }, (_, k) =>
-      `<span class="al-layer"><i style="background:${LAYER_COLORS[k % LAYER_COLORS.length]}"></i>hidden ${k + 1}</span>`).join('');
-    const ref = `<span class="al-layer"><svg width="22" height="8" aria-hidden="true"><line x1="0" y1="4" x2="22" y2="4" stroke="${COLOR.muted}" stroke-width="1.5" stroke-dasharray="5 5"/></svg> 90° = unrelated</span>`;
+    // (.long / .short: the full words, or the few a frame-filling embed has room for.)
+    const layers = (this.hiddenCount ? '<span class="al-layer short">layer</span>' : '') +
+      Array.from({ length: this.hiddenCount }, (_, k) => `<span class="al-layer"><i data-k="${k}"></i><span class="long">hidden </span>${k + 1}</span>`).join('');
+    const ref = `<span class="al-layer" title="90°: the two updates are unrelated"><svg width="22" height="8" aria-hidden="true"><line x1="0" y1="4" x2="22" y2="4" stroke="${COLOR.muted}" stroke-width="1.5" stroke-dasharray="5 5"/></svg> 90° <span class="long">= </span>unrelated</span>`;
     this.legendRoot.innerHTML = `<div class="al-layers">${layers}${ref}</div><div class="al-measures" role="group" aria-label="angles shown">` +
-      MEASURES.map((m) => `<button type="button" class="al-measure" data-measure="${m.key}" aria-pressed="${this.visible.has(m.key)}">` +
-        `<svg width="28" height="8" aria-hidden="true"><line x1="0" y1="4" x2="28" y2="4" stroke="${COLOR.ink}" stroke-width="2" ${m.dash ? `stroke-dasharray="${m.dash.join(' ')}"` : ''}/></svg>${m.name}</button>`).join('') +
+      MEASURES.map((m) => `<button type="button" class="al-measure" data-measure="${m.key}" aria-pressed="${this.visible.has(m.key)}" title="${m.name}" aria-label="${m.name}">` +
+        `<svg width="28" height="8" aria-hidden="true"><line x1="0" y1="4" x2="28" y2="4" stroke="${COLOR.ink}" stroke-width="2" ${m.dash ? `stroke-dasharray="${m.dash.join(' ')}"` : ''}/></svg><span>${m.html}</span></button>`).join('') +
       '</div>';
+    // Colours through the CSSOM (the CSP allows no style attributes).
+    this.legendRoot.querySelectorAll('.al-layer i[data-k]').forEach((i) => { i.style.background = LAYER_COLORS[Number(i.dataset.k) % LAYER_COLORS.length]; });
     this.legendRoot.querySelectorAll('.al-measure').forEach((btn) => btn.addEventListener('click', () => {
       const key = btn.dataset.measure;
       if (this.visible.has(key)) this.visible.delete(key); else this.visible.add(key);

@@ -146,8 +146,12 @@ export class NetworkView {
     this.transposed = false;
     this.last = null;
     // Wide: layers are columns (input left, output right). Narrow (a phone): layers are rows.
+    // The width below which it turns is the CSS property --transpose-below (px; an embed that
+    // must fit a short frame keeps layers as columns).
     new ResizeObserver(() => {
-      const narrow = root.clientWidth > 0 && root.clientWidth < 600;
+      const set = Number.parseFloat(getComputedStyle(root).getPropertyValue('--transpose-below'));
+      const below = Number.isFinite(set) ? set : 600;
+      const narrow = root.clientWidth > 0 && root.clientWidth < below;
       if (narrow !== this.transposed) {
         this.transposed = narrow;
         if (this.grid) this.build();
@@ -170,10 +174,12 @@ export class NetworkView {
     const T = this.transposed;
     const grid = document.createElement('div');
     grid.className = `net-grid${T ? ' transposed' : ''}`;
-    // Maps are capped in size so the whole network fits a 1280×720 projector screen.
+    // Maps are capped in size so the whole network fits a 1280×720 projector screen; the caps
+    // are CSS properties (style.css), so an embed can scale the maps to the height it has.
     grid.style.gridTemplateColumns = T
       ? 'auto repeat(4, minmax(0, 1fr))'
-      : `auto minmax(56px, 100px) ${H ? `repeat(${H}, minmax(60px, 108px)) ` : ''}minmax(140px, 230px)`;
+      : `auto minmax(var(--input-min, 56px), var(--input-max, 100px)) ${H ? `repeat(${H}, minmax(var(--map-min, 60px), var(--map-max, 108px))) ` : ''}` +
+        'minmax(var(--output-min, 140px), var(--output-max, 230px))';
     // (layer slot, quantity slot) → grid position; layer slot 0 = input, H + 1 = output.
     const at = (layer, q) => (T ? [2 + q, 2 + layer] : [2 + layer, 2 + q]);
     const cell = (cls, [col, row], span = 1, html = '') => {
@@ -252,14 +258,23 @@ export class NetworkView {
 
 /** The colour legend: one scale per kind of quantity, same maps as the heatmaps. */
 export function renderLegend(root) {
-  const item = (title, map, left, mid, right) =>
-    `<div class="legend-item"><span class="legend-title">${title}</span>` +
-    `<span class="legend-bar" style="background:${gradient(map)}"></span>` +
-    `<span class="legend-ticks"><span>${left}</span><span>${mid}</span><span>${right}</span></span></div>`;
-  root.innerHTML =
-    item('event rate <i>e</i>', EVENT_MAP, '0', '', '1') +
-    item('burst rate <i>b</i>', BURST_MAP, '0', '', '1') +
-    item('<i>p − p<sub>b</sub></i>, apical <i>u</i>', DIVERGING_MAP, '−', '0', '+') +
-    '<p class="legend-note"><span class="c-apical">Purple</span>: fewer bursts than baseline, <span class="c-burst">orange</span>: more. ' +
-    'Each diverging map has its own scale (the ± in its corner; the top 5 % of units are clipped).</p>';
+  const span = (cls, html = '') => Object.assign(document.createElement('span'), { className: cls, innerHTML: html });
+  const item = (title, map, ticks) => {
+    const el = Object.assign(document.createElement('div'), { className: 'legend-item' });
+    const bar = span('legend-bar');
+    bar.style.background = gradient(map); // CSSOM, not a style attribute (the CSP allows no inline styles)
+    const marks = span('legend-ticks');
+    for (const t of ticks) marks.append(span('', t));
+    el.append(span('legend-title', title), bar, marks);
+    return el;
+  };
+  const note = Object.assign(document.createElement('p'), { className: 'legend-note' });
+  note.innerHTML = '<span class="c-apical">Purple</span>: fewer bursts than baseline, <span class="c-burst">orange</span>: more. ' +
+    'Each diverging map has its own scale (the ± in its corner; the top 5 % of units are clipped).';
+  root.replaceChildren(
+    item('event rate <i>e</i>', EVENT_MAP, ['0', '', '1']),
+    item('burst rate <i>b</i>', BURST_MAP, ['0', '', '1']),
+    item('<i>p − p<sub>b</sub></i>, apical <i>u</i>', DIVERGING_MAP, ['−', '0', '+']),
+    note,
+  );
 }
