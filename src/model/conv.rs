@@ -24,13 +24,22 @@ use crate::kernels::conv::{col2im, im2col, ConvGeom};
 use crate::kernels::{Kernels, MatMut, MatRef};
 
 /// `e ← σ(conv(x, W) + c)` for `rows` samples; fills `cols` with the windows of `x` (kept for
-/// the weight update).
-pub(super) fn forward(kern: &dyn Kernels, g: &ConvGeom, rows: usize, x: &[f32], weight: &[f32], bias: &[f32], cols: &mut [f32], e: &mut [f32]) {
-    let m = rows * g.positions();
-    let cols = &mut cols[..m * g.window()];
+/// the weight update). `weight_t` receives Wᵀ (`window × c_out`): the product is taken as
+/// `cols · Wᵀ` in the broadcast form `A·B`, which runs 2–3× faster than the dot-product form
+/// `A·Bᵀ` on windows of 25–1,600 values (`burstccn bench --model paper-cifar`); transposing
+/// the small kernel matrix costs one pass over it.
+pub(super) fn forward(kern: &dyn Kernels, g: &ConvGeom, rows: usize, x: &[f32], weight: &[f32], bias: &[f32], cols: &mut [f32], weight_t: &mut [f32], e: &mut [f32]) {
+    let (m, win) = (rows * g.positions(), g.window());
+    let cols = &mut cols[..m * win];
     im2col(g, rows, x, cols);
+    let weight_t = &mut weight_t[..win * g.c_out];
+    for (co, kernel) in weight.chunks_exact(win).enumerate() {
+        for (p, &w) in kernel.iter().enumerate() {
+            weight_t[p * g.c_out + co] = w;
+        }
+    }
     let e = &mut e[..m * g.c_out];
-    kern.gemm_nt(1.0, MatRef::new(cols, m, g.window()), MatRef::new(weight, g.c_out, g.window()), 0.0, MatMut::new(e, m, g.c_out));
+    kern.gemm_nn(1.0, MatRef::new(cols, m, win), MatRef::new(weight_t, win, g.c_out), 0.0, MatMut::new(e, m, g.c_out));
     // The output viewed as (positions × feature maps): one bias per column.
     kern.bias_sigmoid(bias, e);
 }

@@ -89,6 +89,8 @@ pub struct Network {
     q_is_pb_y: Vec<bool>,
     /// Scratch for the transposed convolutions' windows (the largest conv layer's).
     back_cols: Vec<f32>,
+    /// Scratch for a conv layer's kernels transposed (the largest conv layer's).
+    weight_t: Vec<f32>,
     /// The current batch's input, `rows × layers[0]`, pixels in [0, 1].
     input: Vec<f32>,
     /// The current batch's labels.
@@ -110,6 +112,7 @@ impl Clone for Network {
             feedback: self.feedback.clone(),
             q_is_pb_y: self.q_is_pb_y.clone(),
             back_cols: self.back_cols.clone(),
+            weight_t: self.weight_t.clone(),
             input: self.input.clone(),
             labels: self.labels.clone(),
             taught: self.taught,
@@ -173,6 +176,7 @@ impl Network {
             feedback: Vec::new(),
             q_is_pb_y: Vec::new(),
             back_cols: Vec::new(),
+            weight_t: vec![0.0; shapes_max_conv_weights(&layers)],
             layers,
             input: Vec::new(),
             labels: Vec::new(),
@@ -490,7 +494,7 @@ impl Network {
                 Some(prev) => &prev.event_rate[..rows * prev.n_out],
                 None => &self.input[..rows * layer.n_in],
             };
-            forward_layer(kern, &layer.shape, rows, x, &layer.weight, &layer.bias, &mut layer.cols, &mut layer.event_rate);
+            forward_layer(kern, &layer.shape, rows, x, &layer.weight, &layer.bias, &mut layer.cols, &mut self.weight_t, &mut layer.event_rate);
         }
     }
 
@@ -884,6 +888,7 @@ impl Network {
         let mut scratch: Vec<Vec<f32>> = self.layers.iter().map(|l| vec![0.0; chunk * l.n_out]).collect();
         let mut cols = vec![0.0f32; chunk * self.layers.iter().map(|l| l.shape.window_values()).max().unwrap_or(0)];
         let mut input = vec![0.0f32; chunk * n0];
+        let mut weight_t = vec![0.0f32; self.weight_t.len()];
         let mut predictions = Vec::with_capacity(count);
         let mut sse = 0.0f64;
         let n_out = self.layers.last().unwrap().n_out;
@@ -897,7 +902,7 @@ impl Network {
                     Some(prev) => &prev[..rows * layer.n_in],
                     None => &input[..rows * n0],
                 };
-                forward_layer(self.kern, &layer.shape, rows, x, &layer.weight, &layer.bias, &mut cols, &mut rest[0]);
+                forward_layer(self.kern, &layer.shape, rows, x, &layer.weight, &layer.bias, &mut cols, &mut weight_t, &mut rest[0]);
             }
             let out = scratch.last().unwrap();
             for r in 0..rows {
@@ -916,11 +921,16 @@ impl Network {
     }
 }
 
-/// One layer's forward pass, dense or conv (`cols`: the conv windows' buffer).
+/// The largest conv layer's kernel count (the size of the transposed-kernel scratch).
+fn shapes_max_conv_weights(layers: &[Layer]) -> usize {
+    layers.iter().filter(|l| l.shape.conv.is_some()).map(|l| l.weight.len()).max().unwrap_or(0)
+}
+
+/// One layer's forward pass, dense or conv (`cols`, `weight_t`: the conv layer's scratch).
 #[allow(clippy::too_many_arguments)]
-fn forward_layer(kern: &dyn Kernels, shape: &LayerShape, rows: usize, x: &[f32], weight: &[f32], bias: &[f32], cols: &mut [f32], e: &mut [f32]) {
+fn forward_layer(kern: &dyn Kernels, shape: &LayerShape, rows: usize, x: &[f32], weight: &[f32], bias: &[f32], cols: &mut [f32], weight_t: &mut [f32], e: &mut [f32]) {
     match &shape.conv {
-        Some(g) => conv::forward(kern, g, rows, x, weight, bias, cols, e),
+        Some(g) => conv::forward(kern, g, rows, x, weight, bias, cols, weight_t, e),
         None => dense::forward(kern, rows, shape.n_in, shape.n_out, x, weight, bias, e),
     }
 }
