@@ -326,6 +326,9 @@ impl Config {
         let Ok(Value::Object(mut merged)) = serde_json::to_value(self) else {
             unreachable!("a Config always serialises to an object")
         };
+        // Settings left out of the JSON while unset (an MLP has no conv layers) are settings too.
+        merged.entry("input_shape").or_insert(Value::Null);
+        merged.entry("conv").or_insert(Value::Array(Vec::new()));
         for (key, value) in fields {
             if !merged.contains_key(key) {
                 let known: Vec<&str> = merged.keys().map(|k| k.as_str()).collect();
