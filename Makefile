@@ -46,9 +46,9 @@ test: setup test-native test-wasm test-page
 # The wasm tests run in headless Chromium, once per SIMD build (relaxed-simd in its own target
 # dir so the two builds do not invalidate each other).
 test-wasm:
-	wasm-pack test --headless --chrome --release -- $(WASM_FEATURES) --test wasm
+	wasm-pack test --headless --chrome --release -- $(WASM_FEATURES) --test wasm --test wasm_conv
 	CARGO_TARGET_DIR=target/relaxed RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" \
-	  wasm-pack test --headless --chrome --release -- $(WASM_FEATURES) --test wasm
+	  wasm-pack test --headless --chrome --release -- $(WASM_FEATURES) --test wasm --test wasm_conv
 
 test-native:
 	$(CARGO) test
