@@ -9,6 +9,7 @@
 //!   wasm relaxed-simd).
 //! - [`data`]: MNIST IDX files (raw or gzip) read from bytes, kept as `u8`.
 //! - [`snapshot`]: versioned export/import of configuration and every weight.
+//! - [`stream`]: a training set that arrives in pieces (the page streams MNIST) and its first pass.
 //! - `wasm` (feature `wasm`): the wasm-bindgen API the page's worker uses.
 //!
 //! The equations follow `SPEC.md`; every name is the paper's (event rate, burst
@@ -28,6 +29,7 @@ pub mod model;
 pub mod multiplex;
 pub mod rng;
 pub mod snapshot;
+pub mod stream;
 pub mod train;
 
 #[cfg(all(feature = "wasm", target_arch = "wasm32"))]

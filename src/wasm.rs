@@ -9,6 +9,15 @@
 //! const rates = engine.eventRate(0);             // Float32Array view, rows × 500, no copy
 //! ```
 //!
+//! **A training set that arrives in pieces** (the page streams MNIST and trains on the first
+//! few thousand images while the rest download): `beginTrainingSet(header, labels)` takes the
+//! images file's 16-byte IDX header and the whole labels file and reserves room for every
+//! image; `appendTrainingImages(bytes)` adds whole images as they arrive; `loadTestSet` takes
+//! the test files whenever they are in. Until the set is complete and every image has been
+//! trained on once, batches come from the images that have arrived (see [`crate::stream`]:
+//! unseen images first, in random order; seen ones again only if training outruns the
+//! download); that first pass is epoch 1, and later epochs are ordinary shuffled passes.
+//!
 //! **Views.** `eventRate`, `burstProb`, `burstRate`, `apical`, `input`, `output` return
 //! `Float32Array`s that look straight into wasm memory. A view is invalidated when that
 //! memory grows (its `length` becomes 0): any call that allocates may do so (loading data,
@@ -29,6 +38,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::data::Dataset;
 use crate::model::{Config, Diagnostics, Network};
+use crate::stream::{FirstPass, GrowingSet};
 use crate::train::{evaluate, Trainer};
 use crate::{kernels, snapshot, Error};
 
@@ -106,8 +116,16 @@ struct TrainReport {
 #[wasm_bindgen]
 pub struct Engine {
     trainer: Trainer,
+    /// The complete training set.
     train: Option<Dataset>,
     test: Option<Dataset>,
+    /// The training set while it arrives (it moves to `train`, uncopied, once complete).
+    growing: Option<GrowingSet>,
+    /// Batches of epoch 1 while the training set arrives; `None` once that pass is over.
+    first_pass: Option<FirstPass>,
+    batch_index: Vec<u32>,
+    batch_pixels: Vec<u8>,
+    batch_labels: Vec<u8>,
 }
 
 #[wasm_bindgen]
@@ -117,7 +135,16 @@ impl Engine {
     pub fn new(config: JsValue) -> Result<Engine, JsError> {
         let cfg = config_from_js(&Config::default(), &config)?;
         let net = Network::new(cfg).map_err(js_err)?;
-        Ok(Engine { trainer: Trainer::new(net, 0), train: None, test: None })
+        Ok(Engine {
+            trainer: Trainer::new(net, 0),
+            train: None,
+            test: None,
+            growing: None,
+            first_pass: None,
+            batch_index: Vec::new(),
+            batch_pixels: Vec::new(),
+            batch_labels: Vec::new(),
+        })
     }
 
     /// Give the engine MNIST: the four IDX files as bytes (raw or gzip). Checks everything;
@@ -136,6 +163,8 @@ impl Engine {
         self.rebuild_trainer_for(train.len());
         self.train = Some(train);
         self.test = Some(test);
+        self.growing = None;
+        self.first_pass = None;
         #[derive(Serialize)]
         struct Counts {
             train: usize,
@@ -149,11 +178,229 @@ impl Engine {
         self.trainer = Trainer::new(net, train_len);
     }
 
+    /// Start a training set that arrives in pieces: `header` is the start of the images IDX
+    /// file (its first 16 bytes, raw, not gzip), `labels` the whole labels file (raw or gzip).
+    /// Checks both and that the images fit the network, then reserves room for every image
+    /// (held once: the complete set becomes the training set without a copy). Replaces any
+    /// training set; the network starts epoch 1 (its weights are kept). On error nothing
+    /// changes. Returns `{count, rows, cols}`.
+    #[wasm_bindgen(js_name = beginTrainingSet)]
+    pub fn begin_training_set(&mut self, header: &[u8], labels: Vec<u8>) -> Result<JsValue, JsError> {
+        let (count, rows, cols) = crate::stream::parse_images_header(header).map_err(js_err)?;
+        let inputs = self.trainer.net.config().layers[0];
+        if rows * cols != inputs {
+            return Err(JsError::new(&format!("training images have {} pixels but the network takes {inputs} inputs", rows * cols)));
+        }
+        // Free the old set before reserving the new one (wasm memory never shrinks).
+        let old = self.train.take();
+        let set = match GrowingSet::new(header, &labels) {
+            Ok(set) => set,
+            Err(e) => {
+                self.train = old;
+                return Err(js_err(e));
+            }
+        };
+        drop(old);
+        self.growing = Some(set);
+        self.rebuild_trainer_for(0);
+        self.start_first_pass();
+        #[derive(Serialize)]
+        struct Header {
+            count: usize,
+            rows: usize,
+            cols: usize,
+        }
+        to_js(&Header { count, rows, cols })
+    }
+
+    /// Add whole training images (bytes, a multiple of the image size) in file order, as they
+    /// arrive. Returns how many have arrived. Throws if they are not whole images or are more
+    /// than the header promised (nothing is added then).
+    #[wasm_bindgen(js_name = appendTrainingImages)]
+    pub fn append_training_images(&mut self, pixels: &[u8]) -> Result<u32, JsError> {
+        let set = self.growing.as_mut().ok_or_else(|| JsError::new("no training set is arriving (call beginTrainingSet first)"))?;
+        let arrived = set.append(pixels).map_err(js_err)?;
+        if let Some(pass) = &mut self.first_pass {
+            pass.admit(arrived);
+        }
+        if set.is_complete() {
+            let set = self.growing.take().expect("checked above");
+            self.train = Some(set.into_dataset().expect("complete"));
+        }
+        Ok(arrived as u32)
+    }
+
+    /// Where the training set stands: `{arrived, count, complete, first_pass, revisits}`
+    /// (`first_pass`: epoch 1 is still choosing from what has arrived; `revisits`: images
+    /// trained on again in it because training ran ahead of the download).
+    #[wasm_bindgen(js_name = trainingStatus)]
+    pub fn training_status(&self) -> Result<JsValue, JsError> {
+        #[derive(Serialize)]
+        struct Status {
+            arrived: usize,
+            count: usize,
+            complete: bool,
+            first_pass: bool,
+            revisits: f64,
+        }
+        let (arrived, count) = match (&self.growing, &self.train) {
+            (Some(g), _) => (g.arrived(), g.len()),
+            (None, Some(t)) => (t.len(), t.len()),
+            (None, None) => (0, 0),
+        };
+        to_js(&Status {
+            arrived,
+            count,
+            complete: self.growing.is_none() && self.train.is_some(),
+            first_pass: self.first_pass.is_some(),
+            revisits: self.first_pass.as_ref().map_or(0.0, |p| p.revisits() as f64),
+        })
+    }
+
+    /// Give the engine the test set (IDX bytes, raw or gzip), e.g. after training has begun.
+    /// On error the current test set is kept. Returns the number of test images.
+    #[wasm_bindgen(js_name = loadTestSet)]
+    pub fn load_test_set(&mut self, images: Vec<u8>, labels: Vec<u8>) -> Result<u32, JsError> {
+        let test = Dataset::from_idx_vec(images, labels).map_err(js_err)?;
+        let inputs = self.trainer.net.config().layers[0];
+        if test.pixels() != inputs {
+            return Err(JsError::new(&format!("test images have {} pixels but the network takes {inputs} inputs", test.pixels())));
+        }
+        let n = test.len() as u32;
+        self.test = Some(test);
+        Ok(n)
+    }
+
+    /// Training image `i` (one that has arrived): its pixels, a copy.
+    #[wasm_bindgen(js_name = trainImage)]
+    pub fn train_image(&self, i: u32) -> Result<Uint8Array, JsError> {
+        self.train_example(i as usize).map(|(pixels, _)| Uint8Array::from(pixels))
+    }
+
+    /// Training image `i`'s label.
+    #[wasm_bindgen(js_name = trainLabel)]
+    pub fn train_label(&self, i: u32) -> Result<u8, JsError> {
+        self.train_example(i as usize).map(|(_, label)| label)
+    }
+
+    fn train_example(&self, i: usize) -> Result<(&[u8], u8), JsError> {
+        let arrived = match (&self.growing, &self.train) {
+            (Some(g), _) => g.arrived(),
+            (None, Some(t)) => t.len(),
+            (None, None) => return Err(JsError::new("no training data loaded")),
+        };
+        if i >= arrived {
+            return Err(JsError::new(&format!("training image {i} has not arrived (0..{arrived})")));
+        }
+        Ok(self.example(i))
+    }
+
+    /// Training image `i` (arrived) and its label, from whichever set holds it.
+    fn example(&self, i: usize) -> (&[u8], u8) {
+        match (&self.growing, &self.train) {
+            (Some(g), _) => g.image(i),
+            (None, Some(t)) => (t.image(i), t.labels[i]),
+            (None, None) => panic!("no training set"),
+        }
+    }
+
+    /// Pixels per training image, from whichever set is loaded or arriving.
+    fn data_pixels(&self) -> Option<usize> {
+        self.growing.as_ref().map(GrowingSet::pixels).or_else(|| self.train.as_ref().map(Dataset::pixels))
+    }
+
+    /// A new trainer for the current network: an ordinary epoch order over a complete set, or
+    /// a fresh first pass over what has arrived of a set still arriving.
+    fn fresh_trainer(&mut self, net: Network) {
+        if self.growing.is_some() {
+            self.trainer = Trainer::new(net, 0);
+            self.start_first_pass();
+        } else {
+            self.first_pass = None;
+            self.trainer = Trainer::new(net, self.train.as_ref().map_or(0, Dataset::len));
+        }
+    }
+
+    fn start_first_pass(&mut self) {
+        let set = self.growing.as_ref().expect("a set is arriving");
+        let mut pass = FirstPass::new(self.trainer.net.config().seed, set.len());
+        pass.admit(set.arrived());
+        self.first_pass = Some(pass);
+    }
+
+    /// Training steps of epoch 1 while the set arrives (see the module docs); stops early when
+    /// that pass ends, and the trainer then takes over at the start of epoch 2.
+    fn train_first_pass(&mut self, steps: u32, diagnostics: bool, report: &mut TrainReport) -> Result<(f64, usize), JsError> {
+        let (mut sse, mut wrong) = (0.0, 0usize);
+        let batch = self.trainer.net.config().batch_size;
+        for i in 0..steps {
+            let pass = self.first_pass.as_mut().expect("in the first pass");
+            let fresh = pass.next_batch(batch, &mut self.batch_index);
+            if self.batch_index.is_empty() {
+                return Err(JsError::new("no training images have arrived yet"));
+            }
+            let p = self.data_pixels().expect("a training set");
+            self.batch_pixels.resize(self.batch_index.len() * p, 0);
+            self.batch_labels.resize(self.batch_index.len(), 0);
+            let (mut pixels_out, mut labels_out) = (core::mem::take(&mut self.batch_pixels), core::mem::take(&mut self.batch_labels));
+            for (r, &idx) in self.batch_index.iter().enumerate() {
+                let (pixels, label) = self.example(idx as usize);
+                pixels_out[r * p..(r + 1) * p].copy_from_slice(pixels);
+                labels_out[r] = label;
+            }
+            (self.batch_pixels, self.batch_labels) = (pixels_out, labels_out);
+            let net = &mut self.trainer.net;
+            let step = net.load_images_u8(&self.batch_pixels).and_then(|_| net.train_step(&self.batch_labels, diagnostics && i + 1 == steps));
+            let r = match step {
+                Ok(r) => r,
+                Err(e) => {
+                    // The weights are as before this step: so is the pass (its new images stay unseen).
+                    let pass = self.first_pass.as_mut().expect("in the first pass");
+                    pass.put_back(&self.batch_index[..fresh]);
+                    return Err(js_err(e));
+                }
+            };
+            report.steps += 1;
+            report.samples += r.rows;
+            sse += r.sum_squared_error;
+            wrong += r.errors;
+            if r.diagnostics.is_some() {
+                report.diagnostics = r.diagnostics;
+            }
+            if self.first_pass.as_ref().is_some_and(FirstPass::is_done) {
+                // Epoch 1 is over: epoch 2 is an ordinary shuffled pass over the full set.
+                self.first_pass = None;
+                let len = self.train.as_ref().map_or(0, Dataset::len);
+                self.rebuild_trainer_for(len);
+                self.trainer.seek(1, 0);
+                break;
+            }
+        }
+        Ok((sse, wrong))
+    }
+
     /// Run `steps` training steps (each of `batch_size` samples) by the configured rule.
     /// With `diagnostics`, the last step also measures angles and means.
+    /// While the training set still arrives (epoch 1), batches come from what has arrived and
+    /// the call stops early at the end of that epoch.
     pub fn train(&mut self, steps: u32, diagnostics: bool) -> Result<JsValue, JsError> {
-        let data = self.train.as_ref().ok_or_else(|| JsError::new("no training data loaded (call loadData first)"))?;
         let mut report = TrainReport::default();
+        let (sse, wrong) = if self.first_pass.is_some() {
+            self.train_first_pass(steps, diagnostics, &mut report)?
+        } else {
+            self.train_epochs(steps, diagnostics, &mut report)?
+        };
+        let outputs = *self.trainer.net.config().layers.last().unwrap();
+        if report.samples > 0 {
+            report.loss = sse / (report.samples * outputs) as f64;
+            report.error_rate = wrong as f64 / report.samples as f64;
+        }
+        self.fill_progress(&mut report);
+        to_js(&report)
+    }
+
+    fn train_epochs(&mut self, steps: u32, diagnostics: bool, report: &mut TrainReport) -> Result<(f64, usize), JsError> {
+        let data = self.train.as_ref().ok_or_else(|| JsError::new("no training data loaded (call loadData first)"))?;
         let mut sse = 0.0;
         let mut wrong = 0usize;
         for i in 0..steps {
@@ -167,19 +414,18 @@ impl Engine {
                 report.diagnostics = r.diagnostics;
             }
         }
-        let outputs = *self.trainer.net.config().layers.last().unwrap();
-        if report.samples > 0 {
-            report.loss = sse / (report.samples * outputs) as f64;
-            report.error_rate = wrong as f64 / report.samples as f64;
-        }
-        self.fill_progress(&mut report);
-        to_js(&report)
+        Ok((sse, wrong))
     }
 
     fn fill_progress(&self, report: &mut TrainReport) {
-        let (epochs_done, _) = self.trainer.position();
-        report.epochs_done = epochs_done;
-        report.epoch = self.trainer.epochs();
+        if let Some(pass) = &self.first_pass {
+            report.epochs_done = 0;
+            report.epoch = pass.fraction();
+        } else {
+            let (epochs_done, _) = self.trainer.position();
+            report.epochs_done = epochs_done;
+            report.epoch = self.trainer.epochs();
+        }
         let (steps, samples) = self.trainer.net.progress();
         report.total_steps = steps as f64;
         report.total_samples = samples as f64;
@@ -313,14 +559,13 @@ impl Engine {
     pub fn reset(&mut self, config: JsValue) -> Result<JsValue, JsError> {
         let cfg = config_from_js(self.trainer.net.config(), &config)?;
         let inputs = cfg.layers[0];
-        if let Some(d) = &self.train {
-            if d.pixels() != inputs {
-                return Err(JsError::new(&format!("invalid setting `layers`: the data has {} pixels per image, the first layer must match", d.pixels())));
+        if let Some(pixels) = self.data_pixels() {
+            if pixels != inputs {
+                return Err(JsError::new(&format!("invalid setting `layers`: the data has {pixels} pixels per image, the first layer must match")));
             }
         }
         let net = Network::new(cfg).map_err(js_err)?;
-        let len = self.train.as_ref().map_or(0, Dataset::len);
-        self.trainer = Trainer::new(net, len);
+        self.fresh_trainer(net);
         self.get_config()
     }
 
@@ -341,17 +586,15 @@ impl Engine {
     #[wasm_bindgen(js_name = importSnapshot)]
     pub fn import_snapshot(&mut self, bytes: &[u8]) -> Result<JsValue, JsError> {
         let net = snapshot::load(bytes).map_err(js_err)?;
-        if let Some(d) = &self.train {
-            if d.pixels() != net.config().layers[0] {
+        if let Some(pixels) = self.data_pixels() {
+            if pixels != net.config().layers[0] {
                 return Err(JsError::new(&format!(
-                    "cannot load snapshot: it takes {} inputs but the data has {} pixels per image",
+                    "cannot load snapshot: it takes {} inputs but the data has {pixels} pixels per image",
                     net.config().layers[0],
-                    d.pixels()
                 )));
             }
         }
-        let len = self.train.as_ref().map_or(0, Dataset::len);
-        self.trainer = Trainer::new(net, len);
+        self.fresh_trainer(net);
         self.get_config()
     }
 

@@ -262,3 +262,142 @@ fn views_look_into_the_activity_buffers() {
     let out = e.output().to_vec();
     assert_eq!(out, e.event_rate(1).unwrap().to_vec());
 }
+
+fn get(v: &JsValue, key: &str) -> JsValue {
+    Reflect::get(v, &key.into()).unwrap()
+}
+
+fn num(v: &JsValue, key: &str) -> f64 {
+    get(v, key).as_f64().unwrap_or_else(|| panic!("{key} is not a number"))
+}
+
+#[wasm_bindgen_test]
+fn a_training_set_that_arrives_in_pieces_trains_as_it_grows() {
+    let mut e = small_engine();
+    let (imgs, labels) = idx(40);
+    let (header, body) = imgs.split_at(16);
+    let h = e.begin_training_set(header, labels.clone()).unwrap();
+    assert_eq!((num(&h, "count"), num(&h, "rows"), num(&h, "cols")), (40.0, 4.0, 4.0));
+    assert!(message(e.train(1, false).err().unwrap()).contains("no training images have arrived yet"));
+
+    // Ten images in two pieces; training on them revisits (more samples than images).
+    assert_eq!(e.append_training_images(&body[..3 * 16]).unwrap(), 3);
+    assert_eq!(e.append_training_images(&body[3 * 16..10 * 16]).unwrap(), 10);
+    let r = e.train(5, true).unwrap();
+    assert_eq!(num(&r, "samples"), 20.0);
+    assert_eq!(num(&r, "epochs_done"), 0.0);
+    assert_eq!(num(&r, "epoch"), 10.0 / 40.0, "epoch 1 counts distinct images seen of the full set");
+    let s = e.training_status().unwrap();
+    assert_eq!((num(&s, "arrived"), num(&s, "count")), (10.0, 40.0));
+    assert_eq!(get(&s, "complete").as_bool(), Some(false));
+    assert_eq!(get(&s, "first_pass").as_bool(), Some(true));
+    assert_eq!(num(&s, "revisits"), 10.0);
+    assert!(e.train_image(9).is_ok());
+    assert!(message(e.train_image(10).err().unwrap()).contains("has not arrived"));
+
+    // Bad pieces change nothing.
+    assert!(message(e.append_training_images(&body[10 * 16..10 * 16 + 5]).err().unwrap()).contains("not whole images"));
+    let too_many = [body[10 * 16..].to_vec(), vec![0; 16]].concat();
+    assert!(message(e.append_training_images(&too_many).err().unwrap()).contains("more data than its header promises"));
+    assert_eq!(num(&e.training_status().unwrap(), "arrived"), 10.0);
+
+    // The rest arrives: the pass finishes on unseen images only (no revisits), and a train
+    // call stops exactly at the end of epoch 1.
+    assert_eq!(e.append_training_images(&body[10 * 16..]).unwrap(), 40);
+    let s = e.training_status().unwrap();
+    assert_eq!(get(&s, "complete").as_bool(), Some(true));
+    assert_eq!(num(&s, "revisits"), 10.0, "only while the set was short");
+    let r = e.train(100, false).unwrap();
+    assert_eq!(num(&r, "samples"), 30.0, "the 30 images not yet seen, then the epoch ends");
+    assert_eq!((num(&r, "epochs_done"), num(&r, "epoch")), (1.0, 1.0));
+    assert_eq!(get(&e.training_status().unwrap(), "first_pass").as_bool(), Some(false));
+    // Epoch 2 is an ordinary pass over all 40 images (batch 4: 10 steps).
+    let r = e.train(10, false).unwrap();
+    assert_eq!((num(&r, "epochs_done"), num(&r, "epoch")), (2.0, 2.0));
+    assert_eq!(e.train_label(39).unwrap(), labels[8 + 39]);
+}
+
+#[wasm_bindgen_test]
+fn the_arriving_set_is_held_once_in_memory_reserved_up_front() {
+    // MNIST's size: 60,000 images of 784 pixels = 47 MB, appended in 64 kB pieces. Without the
+    // reservation the buffer would double as it fills (tens of MB more wasm memory).
+    let layers = js_sys::Array::of3(&JsValue::from(784), &JsValue::from(8), &JsValue::from(10));
+    let mut e = Engine::new(obj(&[("layers", layers.into())])).unwrap();
+    let n = 60_000usize;
+    let mut header = vec![0, 0, 8, 3];
+    for d in [n as u32, 28, 28] {
+        header.extend_from_slice(&d.to_be_bytes());
+    }
+    let mut labels = vec![0, 0, 8, 1];
+    labels.extend_from_slice(&(n as u32).to_be_bytes());
+    labels.extend((0..n).map(|i| (i % 10) as u8));
+    let before = Engine::memory_bytes();
+    e.begin_training_set(&header, labels).unwrap();
+    let reserved = Engine::memory_bytes();
+    assert!(reserved - before >= (n * 784) as f64, "the whole set is reserved at the start");
+    let piece: Vec<u8> = (0..81 * 784).map(|i| (i % 251) as u8).collect();
+    let mut arrived = 0;
+    while arrived < n {
+        let k = (n - arrived).min(81);
+        arrived = e.append_training_images(&piece[..k * 784]).unwrap() as usize;
+        if arrived == 3000 {
+            e.train(2, false).unwrap(); // training while it grows allocates only batch buffers
+        }
+    }
+    e.train(2, false).unwrap();
+    let grown = Engine::memory_bytes() - reserved;
+    assert!(grown < 2.0 * 1024.0 * 1024.0, "wasm memory grew {grown} bytes while the reserved set filled");
+}
+
+#[wasm_bindgen_test]
+fn the_arriving_set_checks_its_inputs_and_reset_or_import_restart_the_first_pass() {
+    let mut e = small_engine();
+    let (imgs, labels) = idx(24);
+    // Foreign or mismatched files: named, and nothing changes.
+    assert!(message(e.append_training_images(&imgs[16..32]).err().unwrap()).contains("call beginTrainingSet first"));
+    assert!(message(e.begin_training_set(b"PK\x03\x04 a zip file", labels.clone()).err().unwrap()).contains("wrong magic number"));
+    assert!(message(e.begin_training_set(&imgs[..10], labels.clone()).err().unwrap()).contains("truncated inside its header"));
+    let mut wide = imgs[..16].to_vec();
+    wide[8..16].copy_from_slice(&[0, 0, 0, 5, 0, 0, 0, 5]);
+    assert!(message(e.begin_training_set(&wide, labels.clone()).err().unwrap()).contains("25 pixels but the network takes 16 inputs"));
+    assert!(message(e.begin_training_set(&imgs[..16], labels[..20].to_vec()).err().unwrap()).contains("truncated"));
+    let (_, other_labels) = idx(23);
+    assert!(message(e.begin_training_set(&imgs[..16], other_labels).err().unwrap()).contains("24 images but the labels file has 23"));
+    assert_eq!(num(&e.training_status().unwrap(), "count"), 0.0);
+
+    e.begin_training_set(&imgs[..16], labels.clone()).unwrap();
+    e.append_training_images(&imgs[16..16 + 12 * 16]).unwrap();
+    e.train(2, false).unwrap();
+    let weights = e.export_snapshot().to_vec();
+    // Reset while the set arrives: a fresh network, epoch 1 starts again on what is in.
+    e.reset(JsValue::UNDEFINED).unwrap();
+    let p = e.progress().unwrap();
+    assert_eq!((num(&p, "epoch"), num(&p, "total_samples")), (0.0, 0.0));
+    assert_eq!(get(&e.training_status().unwrap(), "first_pass").as_bool(), Some(true));
+    e.train(1, false).unwrap();
+    assert_eq!(num(&e.progress().unwrap(), "epoch"), 4.0 / 24.0);
+    // A snapshot loaded mid-stream also starts the pass afresh, with its own weights.
+    e.import_snapshot(&weights).unwrap();
+    assert_eq!(e.export_snapshot().to_vec(), weights);
+    assert_eq!(num(&e.progress().unwrap(), "epoch"), 0.0);
+    assert!(message(e.reset(obj(&[("layers", js_sys::Array::of2(&JsValue::from(9), &JsValue::from(4)).into())])).err().unwrap()).contains("16 pixels"));
+
+    // The test set may come later; a bad one is refused and the good one kept.
+    assert!(e.evaluate(None).is_err());
+    assert!(message(e.load_test_set(b"hello".to_vec(), labels.clone()).err().unwrap()).contains("magic"));
+    assert_eq!(e.load_test_set(imgs.clone(), labels.clone()).unwrap(), 24);
+    assert!(e.load_test_set(imgs[..100].to_vec(), labels.clone()).is_err());
+    assert_eq!(num(&e.evaluate(None).unwrap(), "count"), 24.0);
+
+    // Complete, then reset: ordinary shuffled epochs (the same seed, the same order).
+    e.append_training_images(&imgs[16 + 12 * 16..]).unwrap();
+    e.reset(JsValue::UNDEFINED).unwrap();
+    assert_eq!(get(&e.training_status().unwrap(), "first_pass").as_bool(), Some(false));
+    let r = e.train(6, false).unwrap();
+    assert_eq!((num(&r, "epochs_done"), num(&r, "epoch")), (1.0, 1.0));
+    // loadData replaces an arriving set outright.
+    e.begin_training_set(&imgs[..16], labels.clone()).unwrap();
+    e.load_data(imgs.clone(), labels.clone(), imgs.clone(), labels.clone()).unwrap();
+    let s = e.training_status().unwrap();
+    assert_eq!((get(&s, "complete").as_bool(), get(&s, "first_pass").as_bool()), (Some(true), Some(false)));
+}
