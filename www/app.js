@@ -1,7 +1,6 @@
 // Page wiring: the state object ⇄ controls ⇄ URL hash, the training worker, and the views.
 // Data flows one way: page → worker → wasm engine → small copies → canvases and charts.
 import { PARAMS, parseHash, toHash, engineConfig, fromEngineConfig, param, parseValue, hiddenParts, defaults, changed } from './state.js';
-import { loadMnist } from './data.js';
 import { createNotices, wireShareDialog } from './notices.js';
 import { NetworkView, OutputBars, renderLegend, drawDigit } from './heatmap.js';
 import { LearningCurves, AlignmentChart, formatSamples } from './charts.js';
@@ -57,6 +56,14 @@ worker.onmessage = ({ data: m }) => {
     calls.delete(m.id);
     if (m.ok) c?.resolve(m.result); else c?.reject(new Error(m.error));
     return;
+  }
+  // About the data, whichever network is training (no `gen`).
+  if (m.type === 'data-progress') return onDataProgress(m);
+  if (m.type === 'test-ready') return onTestReady(m);
+  if (m.type === 'data-error') {
+    running = false;
+    updatePlay();
+    return fail(m.error);
   }
   if (m.gen !== undefined && m.gen !== gen) return;
   switch (m.type) {
@@ -699,31 +706,21 @@ async function start() {
     return call('init', { config: engineConfig(state) });
   });
   setPhase('loading');
-  let files;
-  try {
-    files = await loadMnist((got, total) => {
-      $('loading-bar').max = total || 1;
-      $('loading-bar').value = got;
-      $('loading-text').textContent = total
-        ? `Downloading MNIST… ${(got / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB`
-        : `Downloading MNIST… ${(got / 1e6).toFixed(1)} MB`;
-    });
-  } catch (e) {
-    return fail(`Could not load the MNIST data: ${e.message}`);
-  }
+  // MNIST streams in (see worker.js): training may start once the first few thousand training
+  // images are in; the scores wait for the test set, and say so.
+  for (const id of ['r-acc-scope', 'r-full-scope']) $(id).textContent = 'test set loading…';
+  $('strip-prev').disabled = $('strip-next').disabled = true;
+  const loading = call('load', { base: new URL('data/', location.href).href });
+  loading.catch(() => {}); // a failure is reported below, once the engine has started or not
   try {
     await initial;
   } catch (e) {
     return fail(`The engine could not start: ${e.message}`);
   }
-  $('loading-text').textContent = 'Preparing 70,000 digits…';
   try {
-    const counts = await call('data', { files }, Object.values(files));
-    subsetSize = counts.subset;
-    $('r-acc-scope').textContent = `${fmtInt(subsetSize)} test images`;
-    curves.chart.plot.setSeries(2, { label: `test, ${fmtInt(subsetSize)} images` });
+    await loading;
   } catch (e) {
-    return fail(`The MNIST data could not be read: ${e.message}`);
+    return fail(e.message);
   }
   // Settings changed while the data was loading: build that network now (nothing to lose yet).
   if (JSON.stringify(engineConfig(state)) !== sent) {
@@ -735,12 +732,36 @@ async function start() {
       notify('error', `Could not build that network: ${e.message}`, 'reset-error');
     }
   }
-  $('loading').hidden = true;
   setPhase('ready');
   updatePlay();
-  await Promise.all([loadStrip(0), showTestExample()]);
+  await showTestExample();
   if (drawPixels) onDraw(drawPixels);
   if (state.autoplay) $('play').click();
+}
+
+/** The download, as it goes: the bar until everything is in, and what training has to work on. */
+function onDataProgress(m) {
+  if (phase === 'failed') return;
+  $('loading-bar').max = m.total || 1;
+  $('loading-bar').value = m.received;
+  const mb = `${(m.received / 1e6).toFixed(1)}${m.total ? ` of ${(m.total / 1e6).toFixed(1)}` : ''} MB`;
+  $('loading-text').textContent = phase !== 'ready'
+    ? `Downloading MNIST… ${mb}`
+    : `${m.arrived < m.count ? `${fmtInt(m.arrived)} of ${fmtInt(m.count)} training images in` : 'All training images in'}` +
+      `${m.testReady ? '' : ', test set loading'} · ${mb}`;
+  $('loading').hidden = Boolean(m.done);
+}
+
+/** The test set is in: from now on the readouts are scores. */
+async function onTestReady(m) {
+  subsetSize = m.subset;
+  $('r-acc-scope').textContent = `${fmtInt(subsetSize)} test images`;
+  $('r-full-scope').textContent = '10,000';
+  curves.chart.plot.setSeries(2, { label: `test, ${fmtInt(subsetSize)} images` });
+  $('strip-prev').disabled = $('strip-next').disabled = false;
+  await loadStrip(0);
+  // Before any training, the fresh network on a test digit (as after Reset).
+  if (!progress.total_samples && !running) await showTestExample();
 }
 
 function setSettingsOpen(open) {

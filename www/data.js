@@ -1,5 +1,7 @@
-// MNIST for the page: the four gzipped IDX files, downloaded with progress and gunzipped in the
-// browser (DecompressionStream), plus a reordering of the test set used by the worker.
+// MNIST for the page, read by the training worker: the labels and test files whole, the
+// training images as a stream (gunzipped with DecompressionStream as they arrive, handed over
+// in whole images), so training can start long before the 9.7 MB file is in. Also a
+// reordering of the test set (see interleaveTestSet).
 
 export const FILES = {
   trainImages: 'train-images-idx3-ubyte',
@@ -8,59 +10,173 @@ export const FILES = {
   testLabels: 't10k-labels-idx1-ubyte',
 };
 
+/** Bytes of an IDX images header: magic, count, rows, columns. */
+export const IMAGES_HEADER_BYTES = 16;
+
 /**
- * Fetch and gunzip the four files from `base` (default data/ beside the page). `onProgress(received, total)`
- * reports compressed bytes over all files. Resolves to `{trainImages, …}` ArrayBuffers of the
- * raw IDX bytes; rejects with an Error whose message says which file failed and why.
+ * A failure to get a file (`kind: 'download'`: network, HTTP status, broken gzip) or to make
+ * sense of its contents (`kind: 'read'`); the message names the file.
  */
-export async function loadMnist(onProgress, base = 'data/') {
-  const names = Object.keys(FILES);
-  const received = new Map(names.map((n) => [n, 0]));
-  const totals = new Map(names.map((n) => [n, 0]));
-  // The first failure stops the other downloads (and their progress reports).
-  const abort = new AbortController();
-  const report = () => { if (!abort.signal.aborted) onProgress(sum(received), sum(totals)); };
-  const buffers = await Promise.all(names.map(async (name) => {
-    const url = `${base}${FILES[name]}.gz`;
-    let res;
-    try {
-      res = await fetch(url, { signal: abort.signal });
-    } catch (e) {
-      throw new Error(`could not download ${url}: ${e.message}`);
-    }
-    if (!res.ok) {
-      throw new Error(`could not download ${url} (HTTP ${res.status}). Run \`make demo\`, which prepares the gzipped MNIST files.`);
-    }
-    totals.set(name, Number(res.headers.get('Content-Length')) || 0);
-    report();
-    const chunks = [];
-    const reader = res.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      received.set(name, received.get(name) + value.byteLength);
-      report();
-    }
-    const blob = new Blob(chunks);
-    const head = new Uint8Array(await blob.slice(0, 2).arrayBuffer());
-    // Some static hosts send .gz files with `Content-Encoding: gzip`, so the browser has
-    // already unpacked them: only gunzip what still starts with the gzip magic bytes.
-    if (head[0] !== 0x1f || head[1] !== 0x8b) return blob.arrayBuffer();
-    try {
-      return await new Response(blob.stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer();
-    } catch (e) {
-      if (abort.signal.aborted) throw e;
-      throw new Error(`${FILES[name]}.gz is not a valid gzip file (${e.message || e}); the download may be truncated or corrupt`);
-    }
-  }).map((p) => p.catch((e) => { abort.abort(); throw e; })));
-  return Object.fromEntries(names.map((n, i) => [n, buffers[i]]));
+export class DataError extends Error {
+  constructor(message, kind) {
+    super(message);
+    this.kind = kind;
+  }
 }
 
-function sum(map) {
-  let s = 0;
-  for (const v of map.values()) s += v;
-  return s;
+async function open(url, signal) {
+  let res;
+  try {
+    res = await fetch(url, { signal });
+  } catch (e) {
+    throw new DataError(`could not download ${url}: ${e.message}`, 'download');
+  }
+  if (!res.ok) {
+    throw new DataError(`could not download ${url} (HTTP ${res.status}). Run \`make demo\`, which prepares the gzipped MNIST files.`, 'download');
+  }
+  return res;
+}
+
+/**
+ * The response body as raw IDX bytes, a stream. Gunzips only what still starts with gzip's
+ * magic bytes: some static hosts send .gz files with `Content-Encoding: gzip`, and the browser
+ * has then unpacked them already. `onBytes(n)` counts bytes as they come off the network.
+ * Read errors say whether the download broke or the gzip data is bad.
+ */
+async function rawIdx(res, url, file, onBytes) {
+  const reader = res.body.getReader();
+  let head = new Uint8Array(0);
+  let done = false;
+  const readRaw = async () => {
+    try {
+      return await reader.read();
+    } catch (e) {
+      throw new DataError(`could not download ${url}: ${e.message}`, 'download');
+    }
+  };
+  while (head.length < 2 && !done) {
+    const r = await readRaw();
+    if (r.done) done = true;
+    else {
+      onBytes(r.value.byteLength);
+      head = concat(head, r.value);
+    }
+  }
+  let broken = null; // a download error inside the gunzip pipe
+  const source = new ReadableStream({
+    start(c) {
+      if (head.length) c.enqueue(head);
+      if (done) c.close();
+    },
+    async pull(c) {
+      try {
+        const r = await readRaw();
+        if (r.done) c.close();
+        else {
+          onBytes(r.value.byteLength);
+          c.enqueue(r.value);
+        }
+      } catch (e) {
+        broken = e;
+        c.error(e);
+      }
+    },
+    cancel(reason) { return reader.cancel(reason); },
+  }, { highWaterMark: 0 });
+  const gzip = head[0] === 0x1f && head[1] === 0x8b;
+  const out = (gzip ? source.pipeThrough(new DecompressionStream('gzip')) : source).getReader();
+  return {
+    async read() {
+      try {
+        return await out.read();
+      } catch (e) {
+        if (broken) throw broken;
+        if (e instanceof DataError) throw e;
+        throw new DataError(`${file} is not a valid gzip file (${e.message || e}); the download may be truncated or corrupt`, 'download');
+      }
+    },
+    cancel: (reason) => out.cancel(reason).catch(() => {}),
+  };
+}
+
+function concat(a, b) {
+  if (!a.length) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/**
+ * One whole file, gunzipped: `key` names it in FILES, `base` is the URL of the data folder.
+ * `progress(key, {received?, total?})` reports compressed bytes. Resolves to the raw IDX bytes.
+ */
+export async function fetchIdx(key, base, { signal, progress = () => {} } = {}) {
+  const file = `${FILES[key]}.gz`;
+  const url = new URL(file, base).href;
+  const res = await open(url, signal);
+  progress(key, { total: Number(res.headers.get('Content-Length')) || 0 });
+  const body = await rawIdx(res, url, file, (n) => progress(key, { received: n }));
+  const chunks = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await body.read();
+    if (done) break;
+    chunks.push(value);
+    length += value.byteLength;
+  }
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Stream an IDX images file. `onHeader(bytes)` gets its first 16 bytes (or all there is, if
+ * the file is shorter) and returns (or resolves to) `{count, pixels}`, or throws: the header
+ * is bad (meanwhile the download goes on, into the browser's buffer); then
+ * `onImages(bytes)` gets whole images, in order, as they arrive, and returns nothing (or
+ * throws). At the end, fewer images than promised (or a partial one) is a 'read' error.
+ */
+export async function streamImages(key, base, { signal, progress = () => {}, onHeader, onImages }) {
+  const file = `${FILES[key]}.gz`;
+  const url = new URL(file, base).href;
+  const res = await open(url, signal);
+  progress(key, { total: Number(res.headers.get('Content-Length')) || 0 });
+  const body = await rawIdx(res, url, file, (n) => progress(key, { received: n }));
+  let pending = new Uint8Array(0);
+  let shape = null;
+  let images = 0;
+  try {
+    for (;;) {
+      const { done, value } = await body.read();
+      if (done) break;
+      pending = concat(pending, value);
+      if (!shape) {
+        if (pending.length < IMAGES_HEADER_BYTES) continue;
+        shape = await onHeader(pending.subarray(0, IMAGES_HEADER_BYTES));
+        pending = pending.slice(IMAGES_HEADER_BYTES);
+      }
+      const whole = pending.length - (pending.length % shape.pixels);
+      if (whole) {
+        onImages(pending.subarray(0, whole));
+        images += whole / shape.pixels;
+        pending = pending.slice(whole);
+      }
+    }
+  } catch (e) {
+    body.cancel(e);
+    throw e;
+  }
+  if (!shape) shape = await onHeader(pending); // shorter than a header: onHeader says what is wrong
+  if (images < shape.count || pending.length) {
+    throw new DataError(`${file}: the images file is truncated: its header promises ${shape.count} images, ${images} arrived` +
+      `${pending.length ? ` and ${pending.length} bytes of another` : ''}`, 'read');
+  }
+  return { count: images, pixels: shape.pixels };
 }
 
 /**

@@ -2,9 +2,14 @@
 // and posts small copies of what the page draws (activity of one example, reports, scores).
 //
 // Page → worker: {type, id?, ...}; requests with an `id` get {type: 'reply', id, ok, result | error}.
-// Worker → page, unasked: 'engine', 'tick', 'eval', 'diverged', 'error'.
+// Worker → page, unasked: 'engine', 'tick', 'eval', 'diverged', 'error', and about the data
+// (not tied to one network, so without `gen`): 'data-progress', 'test-ready', 'data-error'.
+//
+// MNIST arrives while the network trains: 'load' fetches both labels files first (small), then
+// streams the training images into the engine and replies once START_AFTER of them are in, so
+// the page can start training; the test images follow (scores wait for them).
 import { loadEngineModule } from './engine.js';
-import { interleaveTestSet } from './data.js';
+import { interleaveTestSet, fetchIdx, streamImages, DataError } from './data.js';
 
 /** Milliseconds of training per chunk: long enough to amortise posting, short enough to stay responsive. */
 const CHUNK_MS = 40;
@@ -22,6 +27,10 @@ const SUBSET_STRIDE = 5;
 const EVAL_BUDGET = 15;
 const EVAL_MIN_MS = 1500;
 const EVAL_MAX_MS = 5000;
+/** Training may start once this many training images have arrived (~0.6 MB of the 9.7 MB file). */
+const START_AFTER = 3000;
+/** Download progress reports to the page: at most this often. */
+const PROGRESS_EVERY_MS = 150;
 
 let wasm = null;
 let engine = null;
@@ -29,6 +38,11 @@ let kernel = '';
 let trainCount = 0;
 let testOrder = null;
 let subsetSize = 0;
+/** The test set is in the engine: scores can be given. */
+let testReady = false;
+/** Resolves once the engine exists ('init' may be retried with other settings). */
+let engineExists;
+const engineReady = new Promise((resolve) => { engineExists = resolve; });
 
 let running = false;
 let looping = false;
@@ -56,6 +70,8 @@ const nextTask = () => new Promise((resolve) => { wake = resolve; channel.port2.
 // Messages are handled one at a time, in order (init is async: nothing may overtake it).
 let queue = Promise.resolve();
 self.onmessage = (ev) => {
+  // The download starts at once, beside the engine's start-up (it waits for the engine itself).
+  if (ev.data.type === 'load') return load(ev.data);
   queue = queue.then(() => respond(ev.data));
 };
 
@@ -73,7 +89,6 @@ async function respond(msg) {
 async function handle(msg) {
   switch (msg.type) {
     case 'init': return init(msg.config);
-    case 'data': return loadData(msg.files);
     case 'play':
       if (!running) {
         running = true;
@@ -85,7 +100,7 @@ async function handle(msg) {
     case 'pause':
       running = false;
       // The readout should describe the weights as they are now.
-      if (engine && trainCount && samplesAtEval !== progress().total_samples) evaluate(false);
+      if (engine && testReady && samplesAtEval !== progress().total_samples) evaluate(false);
       post({ type: 'tick', running, progress: progress(), rate: 0 });
       return;
     case 'step': return singleStep();
@@ -115,20 +130,119 @@ async function init(config) {
   const info = wasm.buildInfo();
   const cfg = engine.getConfig();
   post({ type: 'engine', kernel, version: info.version, config: cfg });
+  engineExists();
   return { value: { config: cfg } };
 }
 
-function loadData(files) {
-  const mixed = interleaveTestSet(files.testImages, files.testLabels, SUBSET_STRIDE);
-  const testImages = mixed ? mixed.images : new Uint8Array(files.testImages);
-  const testLabels = mixed ? mixed.labels : new Uint8Array(files.testLabels);
-  const counts = engine.loadData(new Uint8Array(files.trainImages), new Uint8Array(files.trainLabels), testImages, testLabels);
+/**
+ * Fetch MNIST into the engine (see the top of this file). Replies to the page's 'load' call
+ * once training can start; a failure before that is the reply's error, after it a
+ * 'data-error' message (training stops). Either way the message is a sentence for the page.
+ */
+async function load(msg) {
+  const base = new URL(msg.base || 'data/', self.location.href);
+  const abort = new AbortController();
+  const received = new Map();
+  const totals = new Map();
+  let arrived = 0;
+  let count = 0;
+  let replied = false;
+  let lastReport = 0;
+  const report = (force = false) => {
+    const now = performance.now();
+    if (abort.signal.aborted || (!force && now - lastReport < PROGRESS_EVERY_MS)) return;
+    lastReport = now;
+    self.postMessage({ type: 'data-progress', received: sum(received), total: sum(totals), arrived, count, testReady, done: testReady && count > 0 && arrived === count });
+  };
+  const progress = (key, { received: n, total }) => {
+    if (n) received.set(key, (received.get(key) || 0) + n);
+    if (total !== undefined) totals.set(key, total);
+    report();
+  };
+  const options = { signal: abort.signal, progress };
+  const ready = () => {
+    if (replied) return;
+    replied = true;
+    post({ type: 'reply', id: msg.id, ok: true, result: { count, arrived } });
+  };
+  // The engine's own words about a file's contents.
+  const reading = (file, fn) => {
+    try {
+      return fn();
+    } catch (e) {
+      throw e instanceof DataError ? e : new DataError(`${file}: ${e.message || e}`, 'read');
+    }
+  };
+  let test = null;
+  try {
+    // All three start at once; the images wait for the labels and the engine before the first is used.
+    const labels = Promise.all([fetchIdx('trainLabels', base, options), fetchIdx('testLabels', base, options)]);
+    labels.catch(() => {}); // awaited in onHeader; a failure is reported once, from there
+    let testLabels = null;
+    const startTest = () => {
+      test ??= fetchIdx('testImages', base, options).then((images) => reading('t10k-images-idx3-ubyte.gz', () => addTestSet(images, testLabels)));
+      test.catch(() => {}); // awaited below; a failure is reported once, from there
+    };
+    const stream = streamImages('trainImages', base, {
+      ...options,
+      onHeader: async (header) => {
+        const [trainLabels, t10kLabels] = await labels;
+        testLabels = t10kLabels;
+        await engineReady;
+        return reading('train-images-idx3-ubyte.gz', () => {
+          const h = engine.beginTrainingSet(header, trainLabels);
+          count = h.count;
+          trainCount = count;
+          epochsDone = 0;
+          return { count, pixels: h.rows * h.cols };
+        });
+      },
+      onImages: (pixels) => reading('train-images-idx3-ubyte.gz', () => {
+        arrived = engine.appendTrainingImages(pixels);
+        if (arrived >= Math.min(START_AFTER, count)) {
+          ready();
+          startTest();
+        }
+        report();
+      }),
+    });
+    await Promise.all([labels, stream]); // the first failure of either, at once
+    ready();
+    startTest();
+    await test;
+    report(true);
+  } catch (e) {
+    abort.abort();
+    const text = e instanceof DataError && e.kind === 'read'
+      ? `The MNIST data could not be read: ${e.message}`
+      : `Could not load the MNIST data: ${e.message || e}`;
+    if (!replied) {
+      replied = true;
+      post({ type: 'reply', id: msg.id, ok: false, error: text });
+    } else {
+      running = false;
+      self.postMessage({ type: 'data-error', error: text });
+    }
+  }
+}
+
+function sum(map) {
+  let s = 0;
+  for (const v of map.values()) s += v;
+  return s;
+}
+
+/** The test set arrived: reorder it (every 5th image first, see data.js), score from now on. */
+function addTestSet(images, labels) {
+  const mixed = interleaveTestSet(images, labels, SUBSET_STRIDE);
+  const n = engine.loadTestSet(mixed ? mixed.images : images, mixed ? mixed.labels : labels);
   testOrder = mixed ? mixed.order : null;
-  trainCount = counts.train;
-  subsetSize = mixed ? Math.ceil(counts.test / SUBSET_STRIDE) : Math.min(2000, counts.test);
-  epochsDone = 0;
+  subsetSize = mixed ? Math.ceil(n / SUBSET_STRIDE) : Math.min(2000, n);
+  testReady = true;
+  self.postMessage({ type: 'test-ready', test: n, subset: subsetSize, interleaved: Boolean(mixed) });
   evaluate(false);
-  return { value: { ...counts, subset: subsetSize, interleaved: Boolean(mixed) } };
+  // An epoch that ended before the test set was in gets its full score now.
+  if (epochsDone > 0) evaluate(true);
 }
 
 function progress() {
@@ -234,7 +348,7 @@ function stopOnError(e) {
 }
 
 function evaluate(full) {
-  if (!trainCount) return;
+  if (!testReady) return;
   const start = performance.now();
   const r = engine.evaluate(full ? 0 : subsetSize);
   const preds = engine.classifyTest(strip.start, strip.count);
@@ -304,12 +418,16 @@ function present(pixels, label) {
   return { value: { output: out, activity: activity('present', transfer) }, transfer };
 }
 
-/** Test image `index` with its label as teacher: the burst wave it causes, without learning. */
+/**
+ * Test image `index` with its label as teacher: the burst wave it causes, without learning.
+ * Before the test set is in, the first training image instead.
+ */
 function presentTest(index) {
-  const pixels = engine.testImage(index);
-  const out = engine.present(pixels, engine.testLabel(index));
+  const fromTest = testReady;
+  const pixels = fromTest ? engine.testImage(index) : engine.trainImage(0);
+  const out = engine.present(pixels, fromTest ? engine.testLabel(index) : engine.trainLabel(0));
   const transfer = [out.buffer];
-  return { value: { output: out, activity: activity('test', transfer) }, transfer };
+  return { value: { output: out, activity: activity(fromTest ? 'test' : 'train', transfer) }, transfer };
 }
 
 /** One step on the drawing with the chosen label; the burst wave it caused, and the output after. */
@@ -323,6 +441,7 @@ function teach(pixels, label) {
 }
 
 function stripImages(start, count) {
+  if (!testReady) throw new Error('the test set is still loading');
   const n = engine.testCount();
   start = ((start % n) + n) % n;
   count = Math.min(count, n - start);
