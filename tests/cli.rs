@@ -104,3 +104,99 @@ fn bench_prints_json_for_every_variant() {
         assert!(r["train_samples_per_sec"].as_f64().unwrap() > 0.0);
     }
 }
+
+#[test]
+fn conv_nets_train_on_mnist_from_the_command_line() {
+    let out = burstccn(&["train", "--model", "c8k5s2,f64", "--epochs", "1", "--train-limit", "3000", "--json", "--diagnostic-batches", "2"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let angles = e["diagnostics"]["angle_bp"].as_array().unwrap();
+    assert_eq!(angles.len(), 3, "conv, dense hidden, output: {e}");
+    // (Learning itself is tests/conv.rs's; 3,000 digits do not take a net off its plateau.)
+    let err = e["test_error"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&err) && e["train_loss"].as_f64().unwrap().is_finite(), "{e}");
+    assert_eq!(e["lr"].as_f64().unwrap() as f32, 0.1, "conv nets default to the authors' η = 0.1");
+    // Stack strings and presets that do not fit the data are clear errors.
+    let out = burstccn(&["train", "--model", "c8k5s2,c8k5s2,c8k5s2"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("conv layer 3") && stderr.contains("does not fit"), "{stderr}");
+    let out = burstccn(&["train", "--model", "c8q5"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("item 1"));
+    let out = burstccn(&["train", "--model", "mnist-conv", "--dataset", "cifar10"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("MNIST"));
+    let out = burstccn(&["train", "--model", "mnist-conv", "--layers", "784,10"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--layers"));
+}
+
+/// CIFAR-10 binary files as the official archive holds them, with `per_file` records each:
+/// the label, then the red, green and blue planes. The class shows in the colour, so a small
+/// net can learn it.
+fn write_cifar(dir: &std::path::Path, per_file: usize) {
+    let inner = dir.join("cifar-10-batches-bin");
+    std::fs::create_dir_all(&inner).unwrap();
+    let mut seed = 7u32;
+    let mut next = || {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        (seed >> 16) as u8
+    };
+    for name in ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"] {
+        let mut bytes = Vec::new();
+        for r in 0..per_file {
+            let label = (r % 10) as u8;
+            bytes.push(label);
+            for c in 0..3u8 {
+                let bright = if (label + c) % 3 == 0 { 200 } else { 40 };
+                bytes.extend((0..1024).map(|_| bright / 2 + next() / 2 % 64));
+            }
+        }
+        std::fs::write(inner.join(name), bytes).unwrap();
+    }
+    std::fs::write(inner.join("batches.meta.txt"), "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n").unwrap();
+}
+
+#[test]
+fn cifar10_from_the_users_files_end_to_end() {
+    let dir = tmp("cifar");
+    write_cifar(&dir, 40);
+    // The archive exactly as downloaded: a gzipped tar of cifar-10-batches-bin/, made by the real tools.
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg("tar -cf - cifar-10-batches-bin | gzip -9 > cifar-10-binary.tar.gz")
+        .current_dir(&dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let archive = dir.join("cifar-10-binary.tar.gz");
+    let snap = tmp("cifar.snap");
+    let out = burstccn(&[
+        "train", "--model", "c8k5s2,f32", "--dataset", "cifar10", "--data", archive.to_str().unwrap(),
+        "--epochs", "2", "--json", "--save", snap.to_str().unwrap(), "--diagnostic-batches", "1",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let epochs: Vec<Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(epochs.len(), 2);
+    assert!(epochs.iter().all(|e| e["test_error"].as_f64().unwrap().is_finite()));
+    // The directory of .bin files gives the same data: eval of the snapshot agrees.
+    let out = burstccn(&["eval", "--load", snap.to_str().unwrap(), "--data", dir.join("cifar-10-batches-bin").to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(e["test_error"], epochs[1]["test_error"]);
+    // The paper's network runs too (a few steps).
+    let out = burstccn(&["train", "--model", "paper-cifar", "--data", archive.to_str().unwrap(), "--epochs", "1", "--train-limit", "64", "--json", "--diagnostic-batches", "1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(e["diagnostics"]["angle_bp"].as_array().unwrap().len(), 5);
+    // No data: the message says what to download and where to put it.
+    let out = Command::new(env!("CARGO_BIN_EXE_burstccn")).args(["train", "--model", "paper-cifar"]).env_remove("BURSTCCN_CIFAR10").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cifar-10-binary.tar.gz") && stderr.contains("--data"), "{stderr}");
+    // A truncated archive is a clear error, not a panic.
+    let bytes = std::fs::read(&archive).unwrap();
+    let cut = tmp("cut.tar.gz");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let out = burstccn(&["train", "--model", "paper-cifar", "--data", cut.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad data file"), "{}", String::from_utf8_lossy(&out.stderr));
+}
