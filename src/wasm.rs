@@ -153,7 +153,7 @@ impl Engine {
     pub fn load_data(&mut self, train_images: Vec<u8>, train_labels: Vec<u8>, test_images: Vec<u8>, test_labels: Vec<u8>) -> Result<JsValue, JsError> {
         let train = Dataset::from_idx_vec(train_images, train_labels).map_err(js_err)?;
         let test = Dataset::from_idx_vec(test_images, test_labels).map_err(js_err)?;
-        let inputs = self.trainer.net.config().layers[0];
+        let inputs = self.trainer.net.config().input_len();
         for (name, d) in [("training", &train), ("test", &test)] {
             if d.pixels() != inputs {
                 return Err(JsError::new(&format!("{name} images have {} pixels but the network takes {inputs} inputs", d.pixels())));
@@ -187,7 +187,7 @@ impl Engine {
     #[wasm_bindgen(js_name = beginTrainingSet)]
     pub fn begin_training_set(&mut self, header: &[u8], labels: Vec<u8>) -> Result<JsValue, JsError> {
         let (count, rows, cols) = crate::stream::parse_images_header(header).map_err(js_err)?;
-        let inputs = self.trainer.net.config().layers[0];
+        let inputs = self.trainer.net.config().input_len();
         if rows * cols != inputs {
             return Err(JsError::new(&format!("training images have {} pixels but the network takes {inputs} inputs", rows * cols)));
         }
@@ -262,7 +262,7 @@ impl Engine {
     #[wasm_bindgen(js_name = loadTestSet)]
     pub fn load_test_set(&mut self, images: Vec<u8>, labels: Vec<u8>) -> Result<u32, JsError> {
         let test = Dataset::from_idx_vec(images, labels).map_err(js_err)?;
-        let inputs = self.trainer.net.config().layers[0];
+        let inputs = self.trainer.net.config().input_len();
         if test.pixels() != inputs {
             return Err(JsError::new(&format!("test images have {} pixels but the network takes {inputs} inputs", test.pixels())));
         }
@@ -390,7 +390,7 @@ impl Engine {
         } else {
             self.train_epochs(steps, diagnostics, &mut report)?
         };
-        let outputs = *self.trainer.net.config().layers.last().unwrap();
+        let outputs = self.trainer.net.config().outputs();
         if report.samples > 0 {
             report.loss = sse / (report.samples * outputs) as f64;
             report.error_rate = wrong as f64 / report.samples as f64;
@@ -558,7 +558,7 @@ impl Engine {
     /// and seed). The same seed gives the same initial weights and batch order.
     pub fn reset(&mut self, config: JsValue) -> Result<JsValue, JsError> {
         let cfg = config_from_js(self.trainer.net.config(), &config)?;
-        let inputs = cfg.layers[0];
+        let inputs = cfg.input_len();
         if let Some(pixels) = self.data_pixels() {
             if pixels != inputs {
                 return Err(JsError::new(&format!("invalid setting `layers`: the data has {pixels} pixels per image, the first layer must match")));
@@ -587,10 +587,10 @@ impl Engine {
     pub fn import_snapshot(&mut self, bytes: &[u8]) -> Result<JsValue, JsError> {
         let net = snapshot::load(bytes).map_err(js_err)?;
         if let Some(pixels) = self.data_pixels() {
-            if pixels != net.config().layers[0] {
+            if pixels != net.config().input_len() {
                 return Err(JsError::new(&format!(
                     "cannot load snapshot: it takes {} inputs but the data has {pixels} pixels per image",
-                    net.config().layers[0],
+                    net.config().input_len(),
                 )));
             }
         }
