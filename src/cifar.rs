@@ -455,7 +455,7 @@ fn too_long(set: &ImageSet, open: &OpenBatch) -> Error {
 /// and needs at least 2 unless the batch is exactly one such record.
 fn looks_like_cifar100(set: &ImageSet, open: &OpenBatch, complete: bool) -> bool {
     const REC: u64 = RECORD_BYTES as u64 + 1;
-    if complete && open.bytes % REC != 0 {
+    if complete && !open.bytes.is_multiple_of(REC) {
         return false;
     }
     // Byte p of the batch file, rebuilt from the label and image buffers.
@@ -612,7 +612,7 @@ fn push_inner(inner: &mut Inner, ctx: &Ctx, builder: &mut Builder, bytes: &[u8])
 /// replay those bytes into the right reader.
 fn decide(inner: &mut Inner, ctx: &Ctx, builder: &mut Builder, head: &[u8], at_end: bool) -> Result<(), Error> {
     if is_tar_header(head) {
-        *inner = Inner::Tar(Box::new(Untar::new()), Vec::new());
+        *inner = Inner::Tar(Box::default(), Vec::new());
     } else if head.is_empty() {
         return Err(data(if ctx.name.is_empty() { String::from("the file is empty") } else { format!("{} is empty", ctx.name) }));
     } else if let Some(what) = recognise(head) {
