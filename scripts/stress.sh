@@ -62,7 +62,7 @@ for (const name of fs.readdirSync(dir).sort()) {
   for (const line of fs.readFileSync(path.join(dir, name), 'utf8').split('\n')) {
     const t = /^(not )?ok \d+ - (.*?)(?: # (?:SKIP|TODO).*)?$/.exec(line);
     if (!t) continue;
-    const key = `${m[1]}: ${t[2]}`;
+    const key = `${m[1]}: ${t[2].replace(/\\(.)/g, '$1')}`; // TAP escapes # and \\ in names
     const c = counts.get(key) || { pass: 0, runs: 0 };
     c.runs++;
     if (!t[1]) c.pass++;

@@ -16,7 +16,8 @@ export async function startServer() {
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d; });
   const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 15000);
+    // A hang guard only (a busy machine starts node slowly).
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 60_000);
     proc.stdout.on('data', (d) => {
       const m = /http:\/\/\S+?\//.exec(String(d));
       if (m) { clearTimeout(timer); resolve(m[0].replace('localhost', '127.0.0.1')); }
