@@ -685,6 +685,9 @@ impl Default for RegressionConfig {
 
 /// Longest phase accepted, seconds (10⁹ s = 10¹⁰ steps at dt = 0.1 s: beyond any real run).
 pub const MAX_PHASE_SECONDS: f64 = 1e9;
+/// Most steps in one phase (2⁴⁰ ≈ 1.1·10¹²): with a tiny dt even a short phase would be more
+/// steps than a step counter can hold.
+pub const MAX_PHASE_STEPS: u64 = 1 << 40;
 
 impl RegressionConfig {
     /// SPEC.md's durations: 1,000 s prediction, 100,000 s learning, 1,000 s prediction.
@@ -716,6 +719,12 @@ impl RegressionConfig {
         for (field, v) in [("before", self.before), ("learn", self.learn), ("after", self.after)] {
             if !(v.is_finite() && (0.0..=MAX_PHASE_SECONDS).contains(&v)) {
                 return Err(Error::config(field, format!("must be between 0 and {MAX_PHASE_SECONDS} seconds, got {v}")));
+            }
+            if v / dt > MAX_PHASE_STEPS as f64 {
+                return Err(Error::config(
+                    field,
+                    format!("{v} s is {:e} steps of dt = {dt} s, more than the limit of {MAX_PHASE_STEPS}: shorten it or raise network.dt", v / dt),
+                ));
             }
         }
         if self.before < dt {

@@ -34,3 +34,30 @@ fn config_conv_settings_patch_onto_the_defaults() {
         other => panic!("expected a config error, got {other:?}"),
     }
 }
+
+/// fuzz target `continuous_config`: a tiny but valid dt (`1e-30` s) made each phase of the
+/// regression task more steps than a u64 holds; building the task overflowed adding them up
+/// (a panic natively, a wrapped schedule in release wasm). Now the phase is refused, named.
+#[test]
+fn continuous_config_a_tiny_dt_cannot_overflow_the_schedule() {
+    use burstccn::continuous::{RegressionConfig, RegressionTask, MAX_PHASE_STEPS};
+    let patch: Value = serde_json::from_str(r#"{"network":{"dt":1e-30,"tau_v":0.1,"tau_u":0.1}}"#).unwrap();
+    match RegressionConfig::default().patched(&patch) {
+        Err(Error::Config { field, reason }) => {
+            assert_eq!(field, "before");
+            assert!(reason.contains("steps of dt") && reason.contains("network.dt"), "{reason}");
+        }
+        other => panic!("expected the phase to be refused, got {other:?}"),
+    }
+    // At the limit the task builds and its schedule adds up.
+    let mut cfg = RegressionConfig::default();
+    cfg.network.dt = 1e-4;
+    cfg.network.tau_v = 0.1;
+    cfg.network.tau_u = 0.1;
+    let most = MAX_PHASE_STEPS as f64 * 1e-4;
+    (cfg.before, cfg.learn, cfg.after) = (most * 0.999, most * 0.999, most * 0.999);
+    cfg.validate().unwrap();
+    let task = RegressionTask::new(cfg).unwrap();
+    assert_eq!(task.total_steps(), task.schedule().iter().sum::<u64>());
+    assert!(task.total_steps() <= 3 * MAX_PHASE_STEPS);
+}
