@@ -2,7 +2,7 @@
 //! bytes so the normal suite checks the fix. The name of each test says which target found it.
 #![cfg(not(target_arch = "wasm32"))]
 
-use burstccn::model::Config;
+use burstccn::model::{Config, Network, MAX_BATCH, MAX_BATCH_ACTIVITY};
 use burstccn::Error;
 use serde_json::Value;
 
@@ -60,4 +60,31 @@ fn continuous_config_a_tiny_dt_cannot_overflow_the_schedule() {
     let task = RegressionTask::new(cfg).unwrap();
     assert_eq!(task.total_steps(), task.schedule().iter().sum::<u64>());
     assert!(task.total_steps() <= 3 * MAX_PHASE_STEPS);
+}
+
+/// Seen while writing the `config` target's memory check (which now asserts it): validation
+/// bounds the activity of `batch_size` rows, but loading inputs accepted up to `MAX_BATCH`
+/// rows whatever the network's width, so a valid 1-65536-1 network asked to predict 4,096
+/// inputs allocated 5 GiB of batch state (in wasm: an abort that kills the engine).
+#[test]
+fn config_loading_rows_stays_within_the_activity_limit() {
+    let cfg = Config { layers: vec![1, 65536, 1], batch_size: 1, ..Config::default() };
+    let mut net = Network::new(cfg.clone()).unwrap();
+    let most = cfg.max_rows();
+    assert!(most < MAX_BATCH && most * (1 + 7 * 65537) <= MAX_BATCH_ACTIVITY, "{most}");
+    match net.load_inputs(&vec![0.5; most + 1]) {
+        Err(Error::Shape(m)) => assert!(m.contains(&format!("{}", most + 1)) && m.contains(&format!("{most}")), "{m}"),
+        other => panic!("expected {} rows to be refused, got {other:?}", most + 1),
+    }
+    match net.load_images_u8(&vec![7; MAX_BATCH]) {
+        Err(Error::Shape(_)) => {}
+        other => panic!("expected {MAX_BATCH} images to be refused, got {other:?}"),
+    }
+    // Nothing was loaded; a batch within the limit still is.
+    assert_eq!(net.rows(), 0);
+    assert_eq!(net.load_inputs(&[0.25; 3]).unwrap(), 3);
+    net.predict();
+    assert_eq!(net.output().len(), 3);
+    // The default network keeps the full MAX_BATCH.
+    assert_eq!(Config::default().max_rows(), MAX_BATCH);
 }

@@ -228,6 +228,14 @@ impl Config {
         arch_shapes(self.input_shape, &self.conv, &self.layers).unwrap_or_default()
     }
 
+    /// The most rows one batch of this network may hold (when training, predicting or
+    /// evaluating): [`MAX_BATCH`], fewer when one sample's activity is so large that
+    /// [`MAX_BATCH_ACTIVITY`] would be exceeded.
+    pub fn max_rows(&self) -> usize {
+        let per_sample = activity_per_sample(self.input_len(), &self.shapes()).max(1);
+        (MAX_BATCH_ACTIVITY / per_sample).min(MAX_BATCH)
+    }
+
     /// Total number of W, Y and Q entries (Y_k and Q_k have the shape of W_{k+1}).
     pub fn weight_count(&self) -> usize {
         weight_count(&self.shapes())

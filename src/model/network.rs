@@ -460,8 +460,9 @@ impl Network {
     }
 
     fn check_rows(&self, rows: usize) -> Result<(), Error> {
-        if rows > crate::model::MAX_BATCH {
-            return Err(Error::Shape(alloc::format!("{rows} rows is more than {}", crate::model::MAX_BATCH)));
+        let most = self.cfg.max_rows();
+        if rows > most {
+            return Err(Error::Shape(alloc::format!("{rows} rows is more than {most}, the most one batch of this network holds")));
         }
         Ok(())
     }
