@@ -237,6 +237,47 @@ pub fn augment_image(image: &[u8; IMAGE_BYTES], crop: Crop, out: &mut [f32; IMAG
     }
 }
 
+/// As [`normalise_image`], but channel-fastest (HWC: per pixel R, G, B), for NHWC networks.
+pub fn normalise_image_hwc(image: &[u8; IMAGE_BYTES], out: &mut [f32; IMAGE_BYTES]) {
+    let area = SIDE * SIDE;
+    let (r, g, b) = (&image[..area], &image[area..2 * area], &image[2 * area..]);
+    for (((px, &r), &g), &b) in out.chunks_exact_mut(CHANNELS).zip(r).zip(g).zip(b) {
+        px[0] = NORMALISED[0][usize::from(r)];
+        px[1] = NORMALISED[1][usize::from(g)];
+        px[2] = NORMALISED[2][usize::from(b)];
+    }
+}
+
+/// As [`augment_image`], but channel-fastest (HWC: per pixel R, G, B), for NHWC networks.
+pub fn augment_image_hwc(image: &[u8; IMAGE_BYTES], crop: Crop, out: &mut [f32; IMAGE_BYTES]) {
+    let first = PAD.saturating_sub(crop.left).min(SIDE);
+    let end = (SIDE + PAD).saturating_sub(crop.left).min(SIDE);
+    let src_first = (first + crop.left).saturating_sub(PAD);
+    let (out_first, out_end) = if crop.flip { (SIDE - end, SIDE - first) } else { (first, end) };
+    let pad = [NORMALISED[0][0], NORMALISED[1][0], NORMALISED[2][0]];
+    let area = SIDE * SIDE;
+    for (y, row) in out.chunks_exact_mut(SIDE * CHANNELS).enumerate() {
+        let sy = (crop.top + y).wrapping_sub(PAD);
+        if sy >= SIDE || first == end {
+            row.chunks_exact_mut(CHANNELS).for_each(|px| px.copy_from_slice(&pad));
+            continue;
+        }
+        let at = sy * SIDE;
+        let (r, g, b) = (&image[at..at + SIDE], &image[area + at..area + at + SIDE], &image[2 * area + at..2 * area + at + SIDE]);
+        for (x, px) in row.chunks_exact_mut(CHANNELS).enumerate() {
+            if x < out_first || x >= out_end {
+                px.copy_from_slice(&pad);
+                continue;
+            }
+            // Mirrored, output column x shows the unmirrored column 31 − x.
+            let sx = if crop.flip { src_first + (out_end - 1 - x) } else { src_first + (x - out_first) };
+            px[0] = NORMALISED[0][usize::from(r[sx])];
+            px[1] = NORMALISED[1][usize::from(g[sx])];
+            px[2] = NORMALISED[2][usize::from(b[sx])];
+        }
+    }
+}
+
 // ------------------------------------------------------------------------------------------
 // Reading.
 
