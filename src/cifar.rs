@@ -579,7 +579,8 @@ impl FileReader {
                 self.gzip = Some(Box::new(Gunzip::new()));
             }
         }
-        let ctx = Ctx { name: &self.name, len: if self.gzip.is_some() { None } else { self.len } };
+        let gzip = self.gzip.is_some();
+        let ctx = Ctx { name: &self.name, len: if gzip { None } else { self.len }, gzip };
         match self.gzip.as_mut() {
             Some(gz) => gz.push(chunk, &mut |out| push_inner(&mut self.inner, &ctx, builder, out)),
             None => push_inner(&mut self.inner, &ctx, builder, chunk),
@@ -590,7 +591,8 @@ impl FileReader {
         if let Some(gz) = &self.gzip {
             gz.finish()?;
         }
-        let ctx = Ctx { name: &self.name, len: self.len };
+        let gzip = self.gzip.is_some();
+        let ctx = Ctx { name: &self.name, len: if gzip { None } else { self.len }, gzip };
         if let Inner::Sniff(head) = &mut self.inner {
             let head = core::mem::take(head);
             decide(&mut self.inner, &ctx, builder, &head, true)?;
@@ -630,6 +632,8 @@ struct Ctx<'a> {
     name: &'a str,
     /// Length of the undecompressed file, if known.
     len: Option<u64>,
+    /// Whether the bytes come out of a gzip stream (for messages).
+    gzip: bool,
 }
 
 fn push_inner(inner: &mut Inner, ctx: &Ctx, builder: &mut Builder, bytes: &[u8]) -> Result<(), Error> {
@@ -657,6 +661,7 @@ fn decide(inner: &mut Inner, ctx: &Ctx, builder: &mut Builder, head: &[u8], at_e
     } else if head.is_empty() {
         return Err(data(if ctx.name.is_empty() { String::from("the file is empty") } else { format!("{} is empty", ctx.name) }));
     } else if let Some(what) = recognise(head) {
+        let what = if ctx.gzip { format!("{what}, gzip'd") } else { String::from(what) };
         return Err(not_cifar(&format!("it is {what}; expected {DOWNLOAD_URL} or its .bin files")));
     } else if head[0] <= 9 || Batch::from_name(ctx.name).is_some() {
         // Records (a batch file's name is trusted so that a bad first label is reported as such).
