@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help setup build wasm demo serve dist test test-native test-wasm test-page test-stress bench bench-native train clean
+.PHONY: help setup build wasm demo serve dist test test-native test-wasm test-page test-stress bench bench-native bench-startup soak train clean
 
 WASM_FEATURES := --no-default-features --features wasm
 export CHROMEDRIVER ?= /usr/bin/chromedriver
@@ -28,7 +28,9 @@ demo: wasm serve
 serve:
 	node www/serve.mjs --port 8080
 
-# A self-contained static site in dist/ (any static host; no special headers needed).
+# A self-contained static site in dist/ for any static host, with `_headers` (Netlify /
+# Cloudflare Pages syntax) giving the Content-Security-Policy, nosniff and the data's caching;
+# other hosts: see the README, "Hosting it".
 dist: wasm
 	rm -rf dist && mkdir -p dist/data dist/vendor
 	cp www/*.html www/*.css dist/ && cp $(filter-out www/serve.mjs,$(wildcard www/*.js)) dist/
@@ -36,6 +38,7 @@ dist: wasm
 	cp target/www-data/*.gz dist/data/
 	cp -r node_modules/uplot/dist dist/vendor/uplot
 	cp -r node_modules/wasm-feature-detect/dist dist/vendor/wasm-feature-detect
+	node www/serve.mjs --headers-file > dist/_headers
 	@echo "static site in dist/ ($$(du -sh dist | cut -f1))"
 
 train: build
@@ -72,6 +75,18 @@ bench: build
 
 bench-native: build
 	./target/release/burstccn bench
+
+# Start-up on a slow network (CDP throttling: 10 Mbit/s, 40 ms): seconds to the first training
+# step and to 90 % test accuracy, and what a second visit downloads. RUNS=5; JSON.
+RUNS ?= 5
+bench-startup: wasm
+	node bench/startup.mjs --runs $(RUNS)
+
+# The page trains for MINUTES minutes (default 30) with its views, the pad and evaluations in
+# use; memory and samples/s every minute (JSON, test-output/soak.json). Not part of `make test`.
+MINUTES ?= 30
+soak: wasm
+	node tests/soak/soak.mjs --minutes $(MINUTES)
 
 clean:
 	$(CARGO) clean

@@ -732,6 +732,7 @@ async function start() {
       notify('error', `Could not build that network: ${e.message}`, 'reset-error');
     }
   }
+  if (phase === 'failed') return; // the data broke off meanwhile (a 'data-error' said so)
   setPhase('ready');
   updatePlay();
   await showTestExample();

@@ -40,6 +40,8 @@ let testOrder = null;
 let subsetSize = 0;
 /** The test set is in the engine: scores can be given. */
 let testReady = false;
+/** A data file failed after training could start: training stays stopped. */
+let dataFailed = false;
 /** Resolves once the engine exists ('init' may be retried with other settings). */
 let engineExists;
 const engineReady = new Promise((resolve) => { engineExists = resolve; });
@@ -59,6 +61,13 @@ let strip = { start: 0, count: 24 };
 let gen = 0;
 
 const post = (msg, transfer = []) => self.postMessage({ gen, ...msg }, transfer);
+
+// For the soak run and the tests (read through DevTools): what the engine holds.
+self.burstccnDebug = {
+  memoryBytes: () => (wasm ? wasm.Engine.memoryBytes() : 0),
+  trainingStatus: () => (engine ? engine.trainingStatus() : null),
+  progress: () => (engine ? engine.progress() : null),
+};
 
 // A zero-delay yield that lets queued messages (pause, predict, …) run between chunks;
 // setTimeout(0) would be clamped to 4 ms once nested.
@@ -90,7 +99,7 @@ async function handle(msg) {
   switch (msg.type) {
     case 'init': return init(msg.config);
     case 'play':
-      if (!running) {
+      if (!running && !dataFailed) {
         running = true;
         rateWindow = [];
         if (samplesAtEval < 0) evaluate(false);
@@ -148,9 +157,17 @@ async function load(msg) {
   let count = 0;
   let replied = false;
   let lastReport = 0;
+  let trailing = 0;
   const report = (force = false) => {
     const now = performance.now();
-    if (abort.signal.aborted || (!force && now - lastReport < PROGRESS_EVERY_MS)) return;
+    if (abort.signal.aborted) return;
+    if (!force && now - lastReport < PROGRESS_EVERY_MS) {
+      // Too soon: report once more a little later, so the page never keeps a stale state.
+      trailing ||= setTimeout(() => { trailing = 0; report(true); }, PROGRESS_EVERY_MS);
+      return;
+    }
+    clearTimeout(trailing);
+    trailing = 0;
     lastReport = now;
     self.postMessage({ type: 'data-progress', received: sum(received), total: sum(totals), arrived, count, testReady, done: testReady && count > 0 && arrived === count });
   };
@@ -221,6 +238,7 @@ async function load(msg) {
       post({ type: 'reply', id: msg.id, ok: false, error: text });
     } else {
       running = false;
+      dataFailed = true;
       self.postMessage({ type: 'data-error', error: text });
     }
   }

@@ -1,0 +1,189 @@
+// `make soak MINUTES=30`: the page trains at full speed with its views drawing for MINUTES
+// minutes, in headless Chromium, served as `make demo` serves it. Every ~20 s it draws a real
+// MNIST test digit on the pad and teaches it, then clears the pad; every minute it pages the
+// test-digit strip and pauses and resumes (each pause scores the test subset; every epoch's end
+// scores the full test set). Every minute it samples:
+//   - wasm memory (Engine.memoryBytes() in the training worker),
+//   - the live JS heap of the page and of the worker (CDP HeapProfiler.collectGarbage, then
+//     Runtime.getHeapUsage; the worker through a browser-level CDP session attached to it),
+//   - samples/s over that minute (the page's own sample counter).
+// Prints the series as JSON (and writes test-output/soak.json). Not part of `make test`.
+//
+// Pass (exit code 0) when, with M5 the sample at minute 5 and R the median of the per-minute
+// samples/s over minutes 6..MINUTES:
+//   - each memory series stays below 1.05 × M5 at every later sample (grows by less than 5 %),
+//   - every per-minute samples/s of minutes 6..MINUTES lies within ±20 % of R.
+// MINUTES must be at least 7 (two minutes after minute 5, so the rate has a median to keep).
+// The machine may be shared: other processes move samples/s; the report says the load average.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { mnistTest, digitStrokes, drawStrokes } from '../page/helpers.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const MINUTES = Number(arg('minutes', process.env.MINUTES || 30));
+const BASELINE_MINUTE = 5;
+const MEMORY_GROWTH = 0.05;
+const RATE_BAND = 0.2;
+const TEACH_EVERY_MS = 20_000;
+if (!(MINUTES >= BASELINE_MINUTE + 2)) {
+  console.error(`MINUTES must be at least ${BASELINE_MINUTE + 2} (got ${MINUTES})`);
+  process.exit(2);
+}
+const log = (s) => process.stderr.write(`[soak] ${s}\n`);
+
+const server = spawn(process.execPath, [path.join(root, 'www/serve.mjs'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const url = await new Promise((resolve, reject) => {
+  server.stdout.on('data', (d) => { const m = /http:\/\/\S+?\//.exec(String(d)); if (m) resolve(m[0].replace('localhost', '127.0.0.1')); });
+  server.on('exit', (code) => reject(new Error(`server exited (${code})`)));
+});
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
+});
+
+const errors = [];
+let exitCode = 1;
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  await page.goto(`${url}#autoplay=1`);
+  await page.waitForSelector('body[data-phase="ready"]', { timeout: 120_000 });
+  await page.waitForSelector('#loading', { state: 'hidden', timeout: 120_000 });
+  const worker = page.workers().find((w) => /\/worker\.js$/.test(w.url()));
+  if (!worker) throw new Error('no training worker');
+
+  // JS heaps through CDP: the page's own session, and the worker's through the browser session.
+  const pageCdp = await context.newCDPSession(page);
+  const browserCdp = await browser.newBrowserCDPSession();
+  const { targetInfos } = await browserCdp.send('Target.getTargets');
+  const target = targetInfos.find((t) => t.type === 'worker' && t.url.endsWith('/worker.js'));
+  const { sessionId } = await browserCdp.send('Target.attachToTarget', { targetId: target.targetId, flatten: false });
+  let nextId = 0;
+  const replies = new Map();
+  browserCdp.on('Target.receivedMessageFromTarget', (e) => {
+    if (e.sessionId !== sessionId) return;
+    const m = JSON.parse(e.message);
+    replies.get(m.id)?.(m);
+  });
+  const workerCdp = (method, params = {}) => new Promise((resolve, reject) => {
+    const id = ++nextId;
+    replies.set(id, (m) => { replies.delete(id); if (m.error) reject(new Error(m.error.message)); else resolve(m.result); });
+    browserCdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) }).catch(reject);
+  });
+  await workerCdp('Runtime.enable');
+
+  const samplesShown = () => page.evaluate(() => Number(document.querySelector('#r-samples').textContent.replace(/,/g, '')));
+  const liveHeap = async (send) => {
+    await send('HeapProfiler.collectGarbage');
+    return (await send('Runtime.getHeapUsage')).usedSize;
+  };
+
+  const mnist = mnistTest();
+  let teaches = 0;
+  let pauses = 0;
+  let digit = 0;
+  async function teach() {
+    const i = digit++ % mnist.count;
+    await drawStrokes(page, digitStrokes(mnist.image(i)));
+    await page.click(`label[for="label-${mnist.label(i)}"]`);
+    await page.click('#teach');
+    await page.waitForFunction(() => document.querySelector('#teach-result').dataset.label !== undefined);
+    await page.click('#clear'); // back to the training example in the network view
+    teaches += 1;
+  }
+  async function evaluateNow() {
+    await page.click('#strip-next');
+    await page.click('#play'); // pause: the subset is scored for the weights as they are
+    await page.waitForFunction(() => document.querySelector('#r-acc').dataset.samples === document.querySelector('#r-samples').textContent.replace(/,/g, ''), null, { timeout: 60_000 });
+    await page.click('#play');
+    pauses += 1;
+  }
+
+  const series = [];
+  const t0 = Date.now();
+  async function sample(minute) {
+    const s = {
+      minute,
+      seconds: Math.round((Date.now() - t0) / 1000),
+      samples: await samplesShown(),
+      wasm_bytes: await worker.evaluate(() => self.burstccnDebug.memoryBytes()),
+      page_heap_bytes: await liveHeap((m) => pageCdp.send(m)),
+      worker_heap_bytes: await liveHeap(workerCdp),
+      epoch: Number(await page.textContent('#r-epoch')),
+      accuracy: Number(await page.getAttribute('#r-acc', 'data-value')),
+      load_avg: +os.loadavg()[0].toFixed(2),
+      teaches,
+      pauses,
+    };
+    const prev = series.at(-1);
+    s.samples_per_sec = prev ? Math.round((s.samples - prev.samples) / (s.seconds - prev.seconds)) : null;
+    series.push(s);
+    log(`minute ${minute}: ${s.samples} samples (${s.samples_per_sec ?? '–'}/s), wasm ${(s.wasm_bytes / 2 ** 20).toFixed(1)} MiB, ` +
+      `heap page ${(s.page_heap_bytes / 2 ** 20).toFixed(2)} MiB / worker ${(s.worker_heap_bytes / 2 ** 20).toFixed(2)} MiB, epoch ${s.epoch}, acc ${s.accuracy}, load ${s.load_avg}`);
+  }
+
+  await page.waitForFunction(() => document.body.classList.contains('is-running'));
+  await sample(0);
+  for (let minute = 1; minute <= MINUTES; minute++) {
+    const due = t0 + minute * 60_000;
+    while (Date.now() + TEACH_EVERY_MS < due) {
+      await page.waitForTimeout(Math.max(0, Math.min(TEACH_EVERY_MS, due - Date.now() - TEACH_EVERY_MS)));
+      await teach();
+    }
+    await evaluateNow();
+    await page.waitForTimeout(Math.max(0, due - Date.now()));
+    await sample(minute);
+  }
+
+  // The verdict, as defined at the top of this file.
+  const base = series.find((s) => s.minute === BASELINE_MINUTE);
+  const later = series.filter((s) => s.minute > BASELINE_MINUTE);
+  const growth = (key) => {
+    const worst = Math.max(...later.map((s) => s[key]));
+    return { at_minute_5: base[key], max_after: worst, growth: +((worst - base[key]) / base[key]).toFixed(4) };
+  };
+  const memory = { wasm: growth('wasm_bytes'), page_heap: growth('page_heap_bytes'), worker_heap: growth('worker_heap_bytes') };
+  const rates = later.map((s) => s.samples_per_sec);
+  const sorted = [...rates].sort((a, b) => a - b);
+  const median = sorted.length % 2 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+  const deviation = Math.max(...rates.map((r) => Math.abs(r - median) / median));
+  const checks = {
+    memory_growth_below_5_percent: Object.values(memory).every((m) => m.growth < MEMORY_GROWTH),
+    samples_per_sec_within_20_percent: deviation <= RATE_BAND,
+    no_page_errors: errors.length === 0,
+  };
+  const pass = Object.values(checks).every(Boolean);
+  const report = {
+    minutes: MINUTES,
+    machine: { cores: os.cpus().length, chromium: (await browser.version()) },
+    memory,
+    samples_per_sec: { median_after_minute_5: median, worst_deviation: +deviation.toFixed(4), band: RATE_BAND },
+    checks,
+    pass,
+    errors,
+    series,
+  };
+  const out = path.join(root, 'test-output', 'soak.json');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(JSON.stringify(report, null, 2));
+  log(pass ? 'PASS' : `FAIL: ${Object.entries(checks).filter(([, v]) => !v).map(([k]) => k).join(', ')}`);
+  exitCode = pass ? 0 : 1;
+} catch (e) {
+  console.error(e);
+  exitCode = 1;
+} finally {
+  await browser.close();
+  server.kill();
+}
+process.exit(exitCode);
