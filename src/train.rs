@@ -44,17 +44,11 @@ impl Samples for crate::cifar::ImageSet {
         self.labels[i]
     }
     fn write(&self, i: usize, augment: Option<&mut Random>, out: &mut [f32]) {
-        use crate::cifar::{augment_image, normalise_image, Crop, CHANNELS, IMAGE_BYTES};
-        let mut planes = [0.0f32; IMAGE_BYTES];
+        use crate::cifar::{augment_image_hwc, normalise_image_hwc, Crop, IMAGE_BYTES};
+        let out: &mut [f32; IMAGE_BYTES] = (&mut out[..IMAGE_BYTES]).try_into().expect("IMAGE_BYTES");
         match augment {
-            Some(rng) => augment_image(self.image(i), Crop::random(rng), &mut planes),
-            None => normalise_image(self.image(i), &mut planes),
-        }
-        let area = IMAGE_BYTES / CHANNELS;
-        for (p, pixel) in out[..IMAGE_BYTES].chunks_exact_mut(CHANNELS).enumerate() {
-            for (c, v) in pixel.iter_mut().enumerate() {
-                *v = planes[c * area + p];
-            }
+            Some(rng) => augment_image_hwc(self.image(i), Crop::random(rng), out),
+            None => normalise_image_hwc(self.image(i), out),
         }
     }
 }
