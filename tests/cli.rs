@@ -146,7 +146,7 @@ fn write_cifar(dir: &std::path::Path, per_file: usize) {
             let label = (r % 10) as u8;
             bytes.push(label);
             for c in 0..3u8 {
-                let bright = if (label + c) % 3 == 0 { 200 } else { 40 };
+                let bright = if (label + c).is_multiple_of(3) { 200 } else { 40 };
                 bytes.extend((0..1024).map(|_| bright / 2 + next() / 2 % 64));
             }
         }
