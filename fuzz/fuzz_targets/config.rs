@@ -8,14 +8,14 @@
 //! plain deserialisation + `validate`, and gives a configuration back from its own JSON;
 //! every configuration that validates can be built in bounded memory (`network_bytes` below,
 //! at most `LIMIT`). Small ones are built, with every allocation counted (so the bound is
-//! checked against the real allocator), and then train a step, predict, classify and
-//! round-trip through a snapshot.
+//! checked against the real allocator), refuse more rows than `max_rows`, and then train a
+//! step, predict, classify and round-trip through a snapshot.
 #![no_main]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use burstccn::model::{Config, Network};
+use burstccn::model::{Config, Network, MAX_BATCH};
 use burstccn::{snapshot, Error};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
@@ -70,7 +70,7 @@ fn network_bytes(cfg: &Config) -> u128 {
 /// more cannot be built in a browser's wasm32 memory (4 GiB, shared with the data).
 const LIMIT: u128 = 5 << 29;
 /// Networks up to this size are built and run (bigger ones take too long per input).
-const BUILD: u128 = 4 << 20;
+const BUILD: u128 = 1 << 20;
 
 fn exercise(cfg: &Config) {
     let before = LIVE.load(Relaxed);
@@ -85,6 +85,14 @@ fn exercise(cfg: &Config) {
     let rows = cfg.batch_size.min(3);
     let pixels: Vec<u8> = (0..rows * n0).map(|i| (i * 37 % 256) as u8).collect();
     let labels: Vec<u8> = (0..rows).map(|i| (i % outputs.min(256)) as u8).collect();
+    // More rows than one batch may hold are refused (without allocating them).
+    let most = cfg.max_rows();
+    if most < MAX_BATCH && (most + 1) * n0 <= 1 << 22 {
+        match net.load_images_u8(&vec![0; (most + 1) * n0]) {
+            Err(Error::Shape(_)) => {}
+            other => panic!("{} rows loaded into a network that holds at most {most}: {:?}", most + 1, other.map(|_| ())),
+        }
+    }
     net.load_images_u8(&pixels).expect("a batch within batch_size loads");
     match net.train_step(&labels, true) {
         Ok(report) => assert_eq!(report.rows, rows),
@@ -117,6 +125,7 @@ fuzz_target!(|input: &[u8]| {
             }
             let own = serde_json::to_value(&cfg).unwrap();
             assert_eq!(Config::default().patched(&own).as_ref(), Ok(&cfg), "a configuration does not survive its own JSON");
+            assert!(cfg.batch_size <= cfg.max_rows(), "batch_size {} above max_rows {}", cfg.batch_size, cfg.max_rows());
             let bytes = network_bytes(&cfg);
             assert!(bytes <= LIMIT, "a configuration that validates needs {} MiB: {}", bytes >> 20, serde_json::to_string(&cfg).unwrap());
             if bytes <= BUILD {
