@@ -5,8 +5,13 @@ import { COLOR, LAYER_COLORS } from './colors.js';
 const uPlot = globalThis.uPlot;
 /** Redraw at most this often: uPlot is fast, but training shares the machine. */
 const REDRAW_MS = 333;
-/** Keep at most this many rows per chart; older ones are thinned by half. */
-const MAX_ROWS = 4000;
+/**
+ * Keep at most this many rows per chart; older ones are thinned by half. Small enough that a
+ * chart's history stops growing within minutes of training (the alignment chart gains a row a
+ * second: at 4,000 it grew for an hour, which `make soak` saw as a growing page heap), and
+ * still more points than a chart is wide.
+ */
+const MAX_ROWS = 500;
 
 export function formatSamples(n) {
   if (n >= 1e6) return `${+(n / 1e6).toFixed(2)}M`;
@@ -139,7 +144,9 @@ export class LearningCurves {
       legend: { live: false },
       cursor: { drag: { x: false, y: false } },
     }), 4);
-    this.chart.sparse = [2, 3];
+    // Thinning keeps every full-test point (one per epoch); the subset's points thin like the
+    // rest (kept, they grew without bound: one per evaluation, every few seconds).
+    this.chart.sparse = [3];
     this.rows = { error: [], loss: [] };
   }
 
@@ -176,8 +183,8 @@ export class LearningCurves {
     this.rows.loss.push([x, ...loss]);
     this.chart.push(this.shown(this.rows[this.mode].at(-1)));
     if (this.rows.error.length > MAX_ROWS * 2) {
-      this.rows.error = this.rows.error.filter((r, i) => i % 2 === 0 || r[2] != null || r[3] != null);
-      this.rows.loss = this.rows.loss.filter((r, i) => i % 2 === 0 || r[2] != null || r[3] != null);
+      this.rows.error = this.rows.error.filter((r, i) => i % 2 === 0 || r[3] != null);
+      this.rows.loss = this.rows.loss.filter((r, i) => i % 2 === 0 || r[3] != null);
     }
   }
 

@@ -2,10 +2,12 @@
 // minutes, in headless Chromium, served as `make demo` serves it. Every ~20 s it draws a real
 // MNIST test digit on the pad and teaches it, then clears the pad; every minute it pages the
 // test-digit strip and pauses and resumes (each pause scores the test subset; every epoch's end
-// scores the full test set). Every minute it samples:
+// scores the full test set). Every minute it records:
 //   - wasm memory (Engine.memoryBytes() in the training worker),
 //   - the live JS heap of the page and of the worker (CDP HeapProfiler.collectGarbage, then
-//     Runtime.getHeapUsage; the worker through a browser-level CDP session attached to it),
+//     Runtime.getHeapUsage; the worker through a browser-level CDP session attached to it):
+//     the median of samples taken every 10 s in that minute (the charts thin their history in
+//     halves, a saw-tooth that a single sample would catch at a random height),
 //   - samples/s over that minute (the page's own sample counter).
 // Prints the series as JSON (and writes test-output/soak.json). Not part of `make test`.
 //
@@ -33,6 +35,7 @@ const BASELINE_MINUTE = 5;
 const MEMORY_GROWTH = 0.05;
 const RATE_BAND = 0.2;
 const TEACH_EVERY_MS = 20_000;
+const HEAP_EVERY_MS = 10_000;
 if (!(MINUTES >= BASELINE_MINUTE + 2)) {
   console.error(`MINUTES must be at least ${BASELINE_MINUTE + 2} (got ${MINUTES})`);
   process.exit(2);
@@ -109,16 +112,35 @@ try {
     pauses += 1;
   }
 
+  // Heap samples every HEAP_EVERY_MS, beside everything else; each minute takes their median.
+  let heaps = { page: [], worker: [] };
+  let sampling = true;
+  const heapLoop = (async () => {
+    while (sampling) {
+      heaps.page.push(await liveHeap((m) => pageCdp.send(m)));
+      heaps.worker.push(await liveHeap(workerCdp));
+      await new Promise((r) => setTimeout(r, HEAP_EVERY_MS));
+    }
+  })();
+  const middle = (a) => { const s = [...a].sort((x, y) => x - y); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+
   const series = [];
   const t0 = Date.now();
   async function sample(minute) {
+    if (!heaps.page.length) {
+      heaps.page.push(await liveHeap((m) => pageCdp.send(m)));
+      heaps.worker.push(await liveHeap(workerCdp));
+    }
+    const taken = heaps;
+    heaps = { page: [], worker: [] };
     const s = {
       minute,
       seconds: Math.round((Date.now() - t0) / 1000),
       samples: await samplesShown(),
       wasm_bytes: await worker.evaluate(() => self.burstccnDebug.memoryBytes()),
-      page_heap_bytes: await liveHeap((m) => pageCdp.send(m)),
-      worker_heap_bytes: await liveHeap(workerCdp),
+      page_heap_bytes: Math.round(middle(taken.page)),
+      worker_heap_bytes: Math.round(middle(taken.worker)),
+      heap_samples: taken.page.length,
       epoch: Number(await page.textContent('#r-epoch')),
       accuracy: Number(await page.getAttribute('#r-acc', 'data-value')),
       load_avg: +os.loadavg()[0].toFixed(2),
@@ -144,6 +166,8 @@ try {
     await page.waitForTimeout(Math.max(0, due - Date.now()));
     await sample(minute);
   }
+  sampling = false;
+  await heapLoop;
 
   // The verdict, as defined at the top of this file.
   const base = series.find((s) => s.minute === BASELINE_MINUTE);
