@@ -47,6 +47,20 @@ pub enum FeedbackMode {
     Tied,
 }
 
+/// How weight decay λ enters the update of W and b (REFERENCE.md §1 #3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WeightDecayForm {
+    /// `W ← (1 − η·λ)·W + ΔW`: λ is scaled by η, and with momentum the decay term −η·λ·W goes
+    /// into the velocity (as torch's SGD does).
+    #[default]
+    #[serde(alias = "ours")]
+    LrScaled,
+    /// The authors' layers: `W ← W + ΔW − λ·W` after the optimiser step, λ not scaled by η and
+    /// never in the momentum. Biases decay the same way.
+    Authors,
+}
+
 /// A network and its learning settings. Defaults are the authors' MNIST notebook (SPEC.md):
 /// 784-500-500-500-10, batch 32, η = 0.3, p_b = 0.5, Y random (scale 0.5, fixed),
 /// Q symmetric at init and learned with η_Q = 0.000731, plain SGD.
@@ -82,8 +96,10 @@ pub struct Config {
     pub lr_y: f32,
     /// SGD momentum μ (0 = plain SGD).
     pub momentum: f32,
-    /// L2 weight decay λ: each step W ← (1 − η·λ)·W before the update.
+    /// L2 weight decay λ of W and b; how it applies is `weight_decay_form`.
     pub weight_decay: f32,
+    /// `lr_scaled`: W ← (1 − η·λ)·W + ΔW; `authors`: W ← W + ΔW − λ·W (their code's form).
+    pub weight_decay_form: WeightDecayForm,
     /// Samples per step (B).
     pub batch_size: usize,
     /// Seed of the weights, the feedback matrices and the batch order.
@@ -171,6 +187,7 @@ impl Default for Config {
             lr_y: 0.0,
             momentum: 0.0,
             weight_decay: 0.0,
+            weight_decay_form: WeightDecayForm::LrScaled,
             batch_size: 32,
             seed: 1,
         }
@@ -300,8 +317,14 @@ impl Config {
             return Err(Error::config("momentum", format!("must be in [0, 1), got {}", self.momentum)));
         }
         finite_in("weight_decay", self.weight_decay, 0.0, 1.0)?;
-        if self.lr * self.weight_decay >= 1.0 {
-            return Err(Error::config("weight_decay", "lr × weight_decay must be below 1"));
+        match self.weight_decay_form {
+            WeightDecayForm::LrScaled if self.lr * self.weight_decay >= 1.0 => {
+                return Err(Error::config("weight_decay", "lr × weight_decay must be below 1"));
+            }
+            WeightDecayForm::Authors if self.weight_decay >= 1.0 => {
+                return Err(Error::config("weight_decay", "must be below 1 in the authors' form (W ← W + ΔW − λ·W)"));
+            }
+            _ => {}
         }
         if !(1..=MAX_BATCH).contains(&self.batch_size) {
             return Err(Error::config(

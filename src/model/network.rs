@@ -11,7 +11,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::config::{Config, FeedbackMode, LayerShape, Rule};
+use super::config::{Config, FeedbackMode, LayerShape, Rule, WeightDecayForm};
 use super::diagnostics::{self, Diagnostics};
 use super::{conv, dense};
 use crate::kernels::{self, sigmoid::sigmoid, Kernels};
@@ -778,7 +778,14 @@ impl Network {
         let cfg = &self.cfg;
         let rows = self.rows;
         let scale = cfg.lr / rows as f32;
-        let decay = 1.0 - cfg.lr * cfg.weight_decay;
+        // Decay inside the update (ours, −η·λ·W, also into the velocity) or after it (the
+        // authors', −λ·W): exactly one of the two is non-zero.
+        let (wd_in, wd_after) = match cfg.weight_decay_form {
+            WeightDecayForm::LrScaled => (cfg.lr * cfg.weight_decay, 0.0),
+            WeightDecayForm::Authors => (0.0, cfg.weight_decay),
+        };
+        let decay = 1.0 - wd_in - wd_after;
+        let keep = 1.0 - wd_after;
         let kern = self.kern;
         for k in 0..self.layers.len() {
             let (below, rest) = self.layers.split_at_mut(k);
@@ -792,16 +799,16 @@ impl Network {
             let Layer { shape, delta, cols, weight, weight_velocity, bias, bias_velocity, .. } = layer;
             let inputs: &[f32] = if shape.conv.is_some() { cols } else { x };
             if cfg.momentum > 0.0 {
-                // v ← μ·v + η·corr(x, δ)/B − η·λ·W;  W ← W + v.
+                // v ← μ·v + η·corr(x, δ)/B − η·λ·W;  W ← W + v (ours), or
+                // v ← μ·v + η·corr(x, δ)/B;  W ← (1 − λ)·W + v (the authors').
                 correlate_into(kern, shape, rows, scale, delta, inputs, cfg.momentum, weight_velocity);
-                let wd = cfg.lr * cfg.weight_decay;
                 for (w, v) in weight.iter_mut().zip(weight_velocity.iter_mut()) {
-                    *v -= wd * *w;
-                    *w += *v;
+                    *v -= wd_in * *w;
+                    *w = keep * *w + *v;
                 }
                 for ((b, v), s) in bias.iter_mut().zip(bias_velocity.iter_mut()).zip(&bias_change) {
-                    *v = cfg.momentum * *v + s - wd * *b;
-                    *b += *v;
+                    *v = cfg.momentum * *v + s - wd_in * *b;
+                    *b = keep * *b + *v;
                 }
             } else {
                 correlate_into(kern, shape, rows, scale, delta, inputs, decay, weight);
