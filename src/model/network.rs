@@ -62,6 +62,21 @@ pub struct Feedback {
     pub q: Vec<f32>,
 }
 
+/// Borrowed internals of a [`Network`], see [`Network::parts`].
+pub(crate) struct Parts<'a> {
+    pub kern: &'static dyn Kernels,
+    /// Rows of the current batch.
+    pub rows: usize,
+    /// The current batch's input, `rows × input_len`.
+    pub input: &'a [f32],
+    /// Its labels (zeros when untaught).
+    pub labels: &'a [u8],
+    pub layers: &'a mut [Layer],
+    pub feedback: &'a mut [Feedback],
+    /// Scratch for the transposed convolutions.
+    pub back_cols: &'a mut [f32],
+}
+
 /// A change (or gradient) for one layer: (ΔW as `n_out × n_in`, Δb).
 pub type LayerUpdate = (Vec<f32>, Vec<f32>);
 
@@ -268,7 +283,7 @@ impl Network {
         self.back_cols = vec![0.0; back];
     }
 
-    fn ensure_diagnostic_buffers(&mut self) {
+    pub(crate) fn ensure_diagnostic_buffers(&mut self) {
         let rows = self.capacity;
         for layer in &mut self.layers {
             if layer.delta_bp.len() != rows * layer.n_out {
@@ -354,6 +369,33 @@ impl Network {
     /// Mutable access to parameters, for tests and for importing snapshots.
     pub(crate) fn parts_mut(&mut self) -> (&mut [Layer], &mut [Feedback]) {
         (&mut self.layers, &mut self.feedback)
+    }
+
+    /// Everything the comparison models (burstprop.rs, edn.rs) work on, borrowed at once:
+    /// they run their own top-down sweeps and plasticity on this network's W, b, Y, forward
+    /// pass and activity buffers.
+    pub(crate) fn parts(&mut self) -> Parts<'_> {
+        let rows = self.rows;
+        Parts {
+            kern: self.kern,
+            rows,
+            input: &self.input[..rows * self.cfg.input_len()],
+            labels: &self.labels[..rows],
+            layers: &mut self.layers,
+            feedback: &mut self.feedback,
+            back_cols: &mut self.back_cols,
+        }
+    }
+
+    /// Set the teacher of the loaded batch (its labels), or none (the output left at
+    /// baseline), for a sweep run outside this type.
+    pub(crate) fn set_teacher(&mut self, labels: Option<&[u8]>) -> Result<(), Error> {
+        match labels {
+            Some(l) => self.set_labels(l)?,
+            None => self.labels[..self.rows].fill(0),
+        }
+        self.taught = labels.is_some();
+        Ok(())
     }
 
     pub(crate) fn set_progress(&mut self, steps: u64, samples: u64) {
@@ -467,7 +509,7 @@ impl Network {
         Ok(())
     }
 
-    fn set_labels(&mut self, labels: &[u8]) -> Result<(), Error> {
+    pub(crate) fn set_labels(&mut self, labels: &[u8]) -> Result<(), Error> {
         let outputs = *self.cfg.layers.last().unwrap();
         if labels.len() != self.rows {
             return Err(Error::Shape(alloc::format!(
@@ -548,7 +590,7 @@ impl Network {
     /// `δ_k = (δ_{k+1} W_{k+1}) ⊙ e_k(1 − e_k)` (through the transposed convolution when layer
     /// k+1 is conv); and feedback alignment's, with Y_k for W_{k+1}.
     /// Written to `delta_bp` / `delta_fa` (unscaled: the rules multiply by p_b).
-    fn gradient_deltas(&mut self, which_bp: bool, which_fa: bool) {
+    pub(crate) fn gradient_deltas(&mut self, which_bp: bool, which_fa: bool) {
         let rows = self.rows;
         let depth = self.layers.len();
         {
@@ -592,7 +634,7 @@ impl Network {
     }
 
     /// Score the current batch against its labels: (sum of squared errors, misclassified).
-    fn score(&self) -> (f64, usize) {
+    pub(crate) fn score(&self) -> (f64, usize) {
         let out = self.layers.last().unwrap();
         let n = out.n_out;
         let mut sse = 0.0f64;
@@ -944,7 +986,7 @@ fn forward_layer(kern: &dyn Kernels, shape: &LayerShape, rows: usize, x: &[f32],
 }
 
 /// Through a layer backwards: `out (rows × n_in) = Σ α·z·M` (dense) or `Σ α·convT(z, M)` (conv).
-fn transpose_layer(kern: &dyn Kernels, shape: &LayerShape, rows: usize, terms: &[(f32, &[f32], &[f32])], scratch: &mut [f32], out: &mut [f32]) {
+pub(crate) fn transpose_layer(kern: &dyn Kernels, shape: &LayerShape, rows: usize, terms: &[(f32, &[f32], &[f32])], scratch: &mut [f32], out: &mut [f32]) {
     match &shape.conv {
         Some(g) => conv::transpose(kern, g, rows, terms, scratch, out),
         None => dense::transpose(kern, rows, shape.n_in, shape.n_out, terms, out),
@@ -953,7 +995,7 @@ fn transpose_layer(kern: &dyn Kernels, shape: &LayerShape, rows: usize, terms: &
 
 /// `W ← β·W + α·corr(x, δ)`; for a conv layer `inputs` are its windows (`cols`), else `x`.
 #[allow(clippy::too_many_arguments)]
-fn correlate_into(kern: &dyn Kernels, shape: &LayerShape, rows: usize, alpha: f32, delta: &[f32], inputs: &[f32], beta: f32, w: &mut [f32]) {
+pub(crate) fn correlate_into(kern: &dyn Kernels, shape: &LayerShape, rows: usize, alpha: f32, delta: &[f32], inputs: &[f32], beta: f32, w: &mut [f32]) {
     match &shape.conv {
         Some(g) => conv::correlate_into(kern, g, rows, alpha, delta, inputs, beta, w),
         None => dense::correlate_into(kern, rows, shape.n_in, shape.n_out, alpha, delta, inputs, beta, w),
@@ -969,7 +1011,7 @@ fn correlate_layer(kern: &dyn Kernels, layer: &Layer, x: &[f32], rows: usize, al
 
 /// The bias step `factor·Σ δ / B`: per unit (dense: the batch mean), or per feature map (conv:
 /// summed over positions too, divided by the batch only).
-fn bias_step(shape: &LayerShape, rows: usize, delta: &[f32], factor: f32, out: &mut [f32]) {
+pub(crate) fn bias_step(shape: &LayerShape, rows: usize, delta: &[f32], factor: f32, out: &mut [f32]) {
     match &shape.conv {
         Some(g) => conv::bias_sums(g, rows, delta, factor, out),
         None => dense::column_sums(&delta[..rows * shape.n_out], shape.n_out, factor / rows as f32, out),
