@@ -69,9 +69,20 @@ fn mean(v: &[f32]) -> f32 {
     (v.iter().map(|&x| f64::from(x)).sum::<f64>() / v.len() as f64) as f32
 }
 
-/// Measure on the network's current batch: requires the burst pass and both gradient passes
-/// to have run (the `delta`, `delta_bp` and `delta_fa` buffers are read).
+/// Measure BurstCCN on the network's current batch: requires the burst pass and both gradient
+/// passes to have run (the `burst_prob`, `delta_bp` and `delta_fa` buffers are read).
 pub(super) fn measure(net: &Network) -> Diagnostics {
+    measure_update(net, true)
+}
+
+/// Measure a comparison model (Burstprop, EDN) built on `net`: its update direction is the
+/// plasticity signal its own sweep left in every layer's `delta`. Its feedback has no Q, so
+/// the Y–Q angle is NaN.
+pub(super) fn measure_model(net: &Network) -> Diagnostics {
+    measure_update(net, false)
+}
+
+fn measure_update(net: &Network, burstccn: bool) -> Diagnostics {
     let rows = net.rows();
     let kern = net.kernels();
     let layers = net.layers();
@@ -88,7 +99,11 @@ pub(super) fn measure(net: &Network) -> Diagnostics {
         let n = layer.n_out;
         // BurstCCN's δ is (p − p_b)·e regardless of the rule in use: recompute it from p and e.
         let e = net.event_rate(k);
-        let burst: Vec<f32> = net.burst_prob(k).iter().zip(e).map(|(&p, &e)| (p - pb) * e).collect();
+        let burst: Vec<f32> = if burstccn {
+            net.burst_prob(k).iter().zip(e).map(|(&p, &e)| (p - pb) * e).collect()
+        } else {
+            layer.delta[..rows * n].to_vec()
+        };
         // ⟨burst, bp⟩, ⟨burst, fa⟩ and the squared norms of the three updates.
         let (bp, bf, nb, np, nf) = match &layer.shape.conv {
             // Conv layers: B·positions rows would make the Gram matrices huge, and the kernels
@@ -118,11 +133,11 @@ pub(super) fn measure(net: &Network) -> Diagnostics {
             }
         };
         let angle_yq = match net.feedback().get(k) {
-            Some(fb) => {
+            Some(fb) if burstccn => {
                 let (d, ny, nq) = dot_and_norms(&fb.y, &fb.q);
                 angle_degrees(d, ny, nq)
             }
-            None => f32::NAN,
+            _ => f32::NAN,
         };
         let apical = net.apical(k);
         let abs_apical = if apical.is_empty() {
