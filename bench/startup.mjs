@@ -123,7 +123,8 @@ try {
     const bytes = await transferred(page);
     first.push({ ...marks, bytes });
     process.stderr.write(`[startup] run ${r + 1}/${runs}: first step ${(marks.first_step / 1000).toFixed(2)} s, first test score ${(marks.first_eval / 1000).toFixed(2)} s, ≥ 90 % at ${(marks.reached / 1000).toFixed(2)} s (${marks.samples_at_reached} samples), ${(bytes.bytes / 1e6).toFixed(2)} MB\n`);
-    // A second visit with the same cache, as a student reopening the link.
+    // A second visit with the same cache, as a student reopening the link (the first tab closed).
+    await page.close();
     const again = await context.newPage();
     await throttle(again);
     const m2 = await visit(again, server.url, false);

@@ -298,7 +298,8 @@ function chunk() {
   const ms = performance.now() - start;
   trainMsSinceEval += ms;
   // Adapt the chunk to CHUNK_MS, smoothly (the machine may be shared).
-  stepsPerChunk = Math.min(500, Math.max(1, 0.7 * stepsPerChunk + 0.3 * (steps * CHUNK_MS) / Math.max(ms, 1)));
+  // (Steps actually run: a call stops early at the end of epoch 1 while the data streams in.)
+  stepsPerChunk = Math.min(500, Math.max(1, 0.7 * stepsPerChunk + 0.3 * (Math.max(1, report.steps) * CHUNK_MS) / Math.max(ms, 1)));
   if (diagnostics) lastDiagnosticsAt = start;
   sendTick(report, start);
   if (report.epochs_done > epochsDone) {
