@@ -27,7 +27,7 @@ const SUBSET_STRIDE = 5;
 const EVAL_BUDGET = 15;
 const EVAL_MIN_MS = 1500;
 const EVAL_MAX_MS = 5000;
-/** Training may start once this many training images have arrived (~0.6 MB of the 9.7 MB file). */
+/** Training may start once this many training images have arrived (~0.5 MB of the 9.7 MB file). */
 const START_AFTER = 3000;
 /** Download progress reports to the page: at most this often. */
 const PROGRESS_EVERY_MS = 150;

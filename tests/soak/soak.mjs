@@ -6,8 +6,9 @@
 //   - wasm memory (Engine.memoryBytes() in the training worker),
 //   - the live JS heap of the page and of the worker (CDP HeapProfiler.collectGarbage, then
 //     Runtime.getHeapUsage; the worker through a browser-level CDP session attached to it):
-//     the median of samples taken every 10 s in that minute (the charts thin their history in
-//     halves, a saw-tooth that a single sample would catch at a random height),
+//     the lowest of the samples taken every 10 s in that minute (right after a forced GC the
+//     figure still jumps between two levels ~0.8 MB apart, the young generation's churn, while
+//     heap snapshots taken at both levels hold the same objects: the low level is the live heap),
 //   - samples/s over that minute (the page's own sample counter).
 // Prints the series as JSON (and writes test-output/soak.json). Not part of `make test`.
 //
@@ -112,7 +113,7 @@ try {
     pauses += 1;
   }
 
-  // Heap samples every HEAP_EVERY_MS, beside everything else; each minute takes their median.
+  // Heap samples every HEAP_EVERY_MS, beside everything else; each minute takes their lowest.
   let heaps = { page: [], worker: [] };
   let sampling = true;
   const heapLoop = (async () => {
@@ -122,7 +123,6 @@ try {
       await new Promise((r) => setTimeout(r, HEAP_EVERY_MS));
     }
   })();
-  const middle = (a) => { const s = [...a].sort((x, y) => x - y); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 
   const series = [];
   const t0 = Date.now();
@@ -138,8 +138,8 @@ try {
       seconds: Math.round((Date.now() - t0) / 1000),
       samples: await samplesShown(),
       wasm_bytes: await worker.evaluate(() => self.burstccnDebug.memoryBytes()),
-      page_heap_bytes: Math.round(middle(taken.page)),
-      worker_heap_bytes: Math.round(middle(taken.worker)),
+      page_heap_bytes: Math.min(...taken.page),
+      worker_heap_bytes: Math.min(...taken.worker),
       heap_samples: taken.page.length,
       epoch: Number(await page.textContent('#r-epoch')),
       accuracy: Number(await page.getAttribute('#r-acc', 'data-value')),
