@@ -1,7 +1,8 @@
 // `make bench`: one JSON summary comparing, on this machine in one run, the wasm builds in
 // headless Chromium (scalar wasm, simd128, relaxed-simd; each in a Web Worker as the page runs
 // it) and the native engine: GEMM GFLOP/s for the model's shapes, training and inference
-// samples/s for 784-500-500-500-10 at batch 32, module sizes and wasm memory in use.
+// samples/s for 784-500-500-500-10 at batch 32 and for the MNIST conv net, module sizes and wasm
+// memory in use.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -48,7 +49,7 @@ const median = (a) => { const s = [...a].sort((x, y) => x - y); const h = s.leng
 for (const v of variants) {
   process.stderr.write(`[bench] loading ${v.name}…\n`);
   const { id, info } = await page.evaluate((init) => window.openVariant(init), { pkg: v.pkg, kernels: v.kernels, data: withTrain });
-  Object.assign(v, { id, info, gemm: shapes.map(() => []), train: [], infer: [], memory: info.memory_bytes });
+  Object.assign(v, { id, info, gemm: shapes.map(() => []), train: [], trainConv: [], infer: [], memory: info.memory_bytes });
 }
 for (let r = 0; r < rounds; r++) {
   process.stderr.write(`[bench] round ${r + 1}/${rounds}\n`);
@@ -59,9 +60,10 @@ for (let r = 0; r < rounds; r++) {
       const secs = (v.slow ? Math.min(seconds, 2) : seconds) / rounds;
       const t = await page.evaluate(([id, job]) => window.measure(id, job), [v.id, { cmd: 'train', seconds: secs }]);
       v.train.push(t.samples_per_sec);
-      v.memory = Math.max(v.memory, t.memory_bytes);
       const inf = await page.evaluate(([id, job]) => window.measure(id, job), [v.id, { cmd: 'infer', seconds: secs / 2, count: v.slow ? 250 : 1000 }]);
       v.infer.push(inf.samples_per_sec);
+      const conv = await page.evaluate(([id, job]) => window.measure(id, job), [v.id, { cmd: 'train-conv', seconds: secs }]);
+      v.trainConv.push(conv.samples_per_sec);
     }
   }
 }
@@ -77,9 +79,12 @@ const results = variants.map((v) => {
     train_samples_per_sec: withTrain ? Math.round(median(v.train)) : null,
     train_samples_per_sec_range: withTrain ? [Math.round(Math.min(...v.train)), Math.round(Math.max(...v.train))] : null,
     inference_samples_per_sec: withTrain ? Math.round(median(v.infer)) : null,
+    conv_train_samples_per_sec: withTrain ? Math.round(median(v.trainConv)) : null,
+    conv_train_samples_per_sec_range: withTrain ? [Math.round(Math.min(...v.trainConv)), Math.round(Math.max(...v.trainConv))] : null,
     wasm_bytes: wasm.length,
     wasm_gzip_bytes: zlib.gzipSync(wasm, { level: 9 }).length,
     memory_mib: withTrain ? +(v.memory / 2 ** 20).toFixed(1) : null,
+    memory_with_conv_engine_mib: withTrain ? +(v.info.memory_with_conv_bytes / 2 ** 20).toFixed(1) : null,
     mnist_mib: withTrain ? +(v.info.mnist_bytes / 2 ** 20).toFixed(1) : null,
   };
 });
@@ -98,6 +103,7 @@ const find = (name) => results.find((r) => r.variant === name);
 const summary = {
   machine: { cores: (await import('node:os')).cpus().length, chromium: execFileSync('/usr/bin/chromium', ['--version'], { encoding: 'utf8' }).trim() },
   network: '784-500-500-500-10, batch 32, BurstCCN rule, Q learning on',
+  conv_network: 'mnist-conv: 1x28x28-c32k5s2-c64k3s2-f500-10, batch 16, BurstCCN rule (train samples/s as conv_train_samples_per_sec)',
   rounds,
   wasm: results,
   native: native.results.map((r) => ({ kernels: r.kernels, threads: r.threads, train_samples_per_sec: r.train_samples_per_sec, inference_samples_per_sec: r.inference_samples_per_sec, gemm: r.gemm, fraction_of_peak: r.fraction_of_peak })),

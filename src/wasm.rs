@@ -86,6 +86,18 @@ pub fn default_config() -> Result<JsValue, JsError> {
     to_js(&Config::default())
 }
 
+/// A named network with its defaults, as a plain object: `mlp` (the authors' MNIST notebook),
+/// `mnist-conv` (the MNIST conv net) or `paper-cifar` (the paper's CIFAR-10 net).
+#[wasm_bindgen(js_name = presetConfig)]
+pub fn preset_config(name: &str) -> Result<JsValue, JsError> {
+    match name {
+        "mlp" => to_js(&Config::default()),
+        "mnist-conv" => to_js(&Config::mnist_conv()),
+        "paper-cifar" => to_js(&Config::paper_cifar()),
+        _ => Err(JsError::new(&format!("unknown network `{name}` (known: mlp, mnist-conv, paper-cifar)"))),
+    }
+}
+
 /// Check a configuration object without building anything; throws naming the bad field.
 #[wasm_bindgen(js_name = validateConfig)]
 pub fn validate_config(value: JsValue) -> Result<JsValue, JsError> {
