@@ -5,7 +5,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::data::Dataset;
-use crate::model::{Network, StepReport};
+use crate::model::{AnyModel, Network, StepReport};
 use crate::rng::Random;
 use crate::Error;
 
@@ -94,10 +94,10 @@ impl Samples for Dataset {
     }
 }
 
-/// A network plus where it is in its pass over the training set.
+/// A model (BurstCCN, Burstprop or EDN) plus where it is in its pass over the training set.
 pub struct Trainer {
-    /// The network being trained.
-    pub net: Network,
+    /// The model being trained.
+    pub net: AnyModel,
     order: Vec<u32>,
     cursor: usize,
     epochs_done: u32,
@@ -107,12 +107,14 @@ pub struct Trainer {
 }
 
 impl Trainer {
-    /// Start at the beginning of epoch 1, with an order drawn from the network's seed.
-    pub fn new(net: Network, train_len: usize) -> Self {
-        let mut rng = Random::new(net.config().seed, STREAM_ORDER);
+    /// Start at the beginning of epoch 1, with an order drawn from the model's seed.
+    pub fn new(net: impl Into<AnyModel>, train_len: usize) -> Self {
+        let net = net.into();
+        let seed = net.network_config().seed;
+        let mut rng = Random::new(seed, STREAM_ORDER);
         let mut order: Vec<u32> = (0..train_len as u32).collect();
         rng.shuffle(&mut order);
-        let augment = Random::new(net.config().seed, STREAM_AUGMENT);
+        let augment = Random::new(seed, STREAM_AUGMENT);
         Trainer { net, order, cursor: 0, epochs_done: 0, rng, augment, batch_labels: Vec::new() }
     }
 
@@ -129,6 +131,16 @@ impl Trainer {
     /// Train on the next batch. The last batch of an epoch may be smaller; then a new
     /// order is drawn. Returns the step's report and whether it finished an epoch.
     pub fn step(&mut self, data: &dyn Samples, diagnostics: bool) -> Result<(StepReport, bool), Error> {
+        self.step_with(data, diagnostics, true)
+    }
+
+    /// As [`Trainer::step`], but without a teacher: the labels are not shown to the model
+    /// (its output stays at baseline), so the report scores nothing.
+    pub fn step_without_teacher(&mut self, data: &dyn Samples, diagnostics: bool) -> Result<(StepReport, bool), Error> {
+        self.step_with(data, diagnostics, false)
+    }
+
+    fn step_with(&mut self, data: &dyn Samples, diagnostics: bool, teacher: bool) -> Result<(StepReport, bool), Error> {
         if data.len() != self.order.len() {
             return Err(Error::Shape(alloc::format!(
                 "trainer was set up for {} training images, got {}",
@@ -139,11 +151,11 @@ impl Trainer {
         if data.is_empty() {
             return Err(Error::Shape("the training set is empty".into()));
         }
-        let n0 = self.net.config().input_len();
+        let n0 = self.net.network_config().input_len();
         if data.input_len() != n0 {
             return Err(Error::Shape(alloc::format!("the network takes {n0} input values, the data has {}", data.input_len())));
         }
-        let batch = self.net.config().batch_size.min(self.order.len() - self.cursor);
+        let batch = self.net.network_config().batch_size.min(self.order.len() - self.cursor);
         self.batch_labels.resize(batch, 0);
         let input = self.net.input_for(batch)?;
         for (r, &idx) in self.order[self.cursor..self.cursor + batch].iter().enumerate() {
@@ -151,7 +163,7 @@ impl Trainer {
             data.write(idx, Some(&mut self.augment), &mut input[r * n0..(r + 1) * n0]);
             self.batch_labels[r] = data.label(idx);
         }
-        let report = self.net.train_step(&self.batch_labels, diagnostics)?;
+        let report = if teacher { self.net.train_step(&self.batch_labels, diagnostics)? } else { self.net.train_step_without_teacher(diagnostics)? };
         self.cursor += batch;
         let finished = self.cursor == self.order.len();
         if finished {
@@ -165,7 +177,7 @@ impl Trainer {
     /// Restore a position (e.g. after loading a snapshot): the order is re-drawn as it would
     /// have been at the start of that epoch.
     pub fn seek(&mut self, epochs_done: u32, cursor: usize) {
-        let mut rng = Random::new(self.net.config().seed, STREAM_ORDER);
+        let mut rng = Random::new(self.net.network_config().seed, STREAM_ORDER);
         let mut order: Vec<u32> = (0..self.order.len() as u32).collect();
         rng.shuffle(&mut order);
         for _ in 0..epochs_done {
@@ -194,8 +206,10 @@ pub struct Evaluation {
     pub predictions: Vec<u8>,
 }
 
-/// Classify every image of `data` (forward pass only, no augmentation) and score it.
-pub fn evaluate(net: &Network, data: &dyn Samples) -> Result<Evaluation, Error> {
+/// Classify every image of `data` (forward pass only, no augmentation) and score it. Every
+/// model's forward pass is its network's, so this takes a [`Network`] or an [`AnyModel`].
+pub fn evaluate(net: &impl AsRef<Network>, data: &dyn Samples) -> Result<Evaluation, Error> {
+    let net: &Network = net.as_ref();
     let outputs = net.config().outputs();
     let n0 = data.input_len();
     if n0 != net.config().input_len() {

@@ -5,11 +5,18 @@
 //! - `config.rs`: the settings and architecture (conv stack, dense layers), validated;
 //! - `network.rs`: one training step — forward pass, burst pass, plasticity — for any stack;
 //! - `dense.rs` and `conv.rs`: the products of each kind of layer;
-//! - `diagnostics.rs`: angles to backprop and feedback alignment, Y–Q, mean activity.
+//! - `diagnostics.rs`: angles to backprop and feedback alignment, Y–Q, mean activity;
+//! - `burstprop.rs` and `edn.rs`: the two models the paper compares BurstCCN with, Burstprop
+//!   (REFERENCE.md §6, with ConvBurstprop) and the dendritic error network (§7), each built
+//!   around a `Network`;
+//! - `any.rs`: one entry point for all three (`ModelConfig`, `AnyModel`).
 
+mod any;
+mod burstprop;
 mod config;
 mod conv;
 mod dense;
+mod edn;
 pub(crate) use config::validate_layers;
 mod diagnostics;
 mod network;
@@ -20,3 +27,6 @@ pub use config::{
 };
 pub use diagnostics::{angle_degrees, Diagnostics, LayerDiagnostics};
 pub use network::{argmax, Feedback, Layer, LayerUpdate, Network, StepReport};
+pub use any::{AnyModel, ModelConfig, ModelKind};
+pub use burstprop::{Burstprop, BurstpropConfig};
+pub use edn::{Edn, EdnConfig};

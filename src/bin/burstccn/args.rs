@@ -1,12 +1,12 @@
-//! The network and data flags shared by `train`, `eval` and `bench`: which model on which
-//! dataset, every hyperparameter (defaulting to the authors' settings for that model), and
-//! loading MNIST or CIFAR-10 from the user's files.
+//! The network and data flags shared by `train`, `eval` and `bench`: which model (BurstCCN,
+//! Burstprop, EDN) on which network and dataset, every hyperparameter (defaulting to the
+//! authors' settings for that model), and loading MNIST or CIFAR-10 from the user's files.
 
 use std::path::{Path, PathBuf};
 
 use burstccn::cifar;
 use burstccn::data::{load_mnist_dir, Dataset};
-use burstccn::model::{Config, FeedbackMode, Rule};
+use burstccn::model::{BurstpropConfig, Config, EdnConfig, FeedbackMode, ModelConfig, Rule};
 use burstccn::train::Samples;
 use clap::{Args, ValueEnum};
 
@@ -62,35 +62,41 @@ impl DatasetArg {
 }
 
 /// The network and every hyperparameter. Unset flags take the authors' defaults for the
-/// chosen model: their MNIST notebook for the MLP (SPEC.md), their command line for the conv
-/// nets (REFERENCE.md §2.1).
+/// chosen model: their MNIST notebook for the BurstCCN MLP (SPEC.md), their command line for
+/// the conv nets, Burstprop and EDN (REFERENCE.md §2.1).
 #[derive(Args, Clone)]
 pub struct ModelArgs {
-    /// The network: `mlp` (sizes from --layers), `mnist-conv` (1×28×28 → c32k5s2 → c64k3s1 →
-    /// 500 → 10), `paper-cifar` (the paper's CIFAR-10 net), or a stack such as
-    /// `c64k5s2,c128k5s2,c256k3s1,f1480`: conv layers c<channels>k<kernel>s<stride>, then dense
-    /// f<units>; the input comes from --dataset and 10 outputs are added.
+    /// The model and network. BurstCCN: `mlp` (sizes from --layers), `mnist-conv` (1×28×28 →
+    /// c32k5s2 → c64k3s2 → 500 → 10; η 0.5, batch 16), `paper-cifar` (the paper's CIFAR-10 net), or a stack such
+    /// as `c64k5s2,c128k5s2,c256k3s1,f1480`: conv layers c<channels>k<kernel>s<stride>, then
+    /// dense f<units>; the input comes from --dataset and 10 outputs are added. The comparison
+    /// models: `burstprop` (MLP, sizes from --layers), `conv-burstprop` (the authors' CIFAR-10
+    /// ConvBurstprop with Y fixed: c64k5s2,c256k5s2,c256k3s1,f1480), `conv-burstprop-learned-y`
+    /// (their Y-learning variant, c64k5s2,c128k5s2,c256k3s1,f1024, with --y-learning on),
+    /// `burstprop:<stack>` (Burstprop on any stack), and `edn` (MLP only).
     #[arg(long, default_value = "mlp")]
     model: String,
-    /// The dataset [default: cifar10 for paper-cifar, else mnist].
+    /// The dataset [default: cifar10 for paper-cifar and conv-burstprop, else mnist].
     #[arg(long, value_enum)]
     dataset: Option<DatasetArg>,
     /// Units per layer of the MLP, input first [default: 784,500,500,500,10; 3072,… on CIFAR-10].
     #[arg(long, value_delimiter = ',')]
     layers: Option<Vec<usize>>,
-    /// Learning rule [default: burstccn].
+    /// BurstCCN's learning rule [default: burstccn]. (Burstprop and EDN have their own.)
     #[arg(long, value_enum)]
     rule: Option<RuleArg>,
-    /// Learning rate η of W and b [default: 0.3 for the MLP, 0.1 for conv nets].
+    /// Learning rate η of W and b [default: 0.3 for the BurstCCN MLP, 0.1 for conv nets,
+    /// Burstprop and EDN].
     #[arg(long)]
     lr: Option<f32>,
-    /// Baseline burst probability p_b [default: 0.5].
+    /// Baseline burst probability p_b [default: 0.5; Burstprop 0.2].
     #[arg(long)]
     p_baseline: Option<f32>,
     /// How Y is initialised and kept [default: random].
     #[arg(long, value_enum)]
     y_mode: Option<ModeArg>,
-    /// Scale of Y: std when random, factor on W when symmetric [default: 0.5 MLP, 1.0 conv].
+    /// Scale of Y: std when random, factor on W when symmetric [default: 0.5 BurstCCN MLP,
+    /// 1.0 conv nets, Burstprop and EDN].
     #[arg(long)]
     y_scale: Option<f32>,
     /// How Q is initialised and kept [default: symmetric-init].
@@ -105,9 +111,45 @@ pub struct ModelArgs {
     /// SGD momentum [default: 0].
     #[arg(long)]
     momentum: Option<f32>,
-    /// L2 weight decay, W ← (1 − η·λ)·W each step [default: 0].
+    /// L2 weight decay: BurstCCN W ← (1 − η·λ)·W each step; Burstprop and EDN the authors'
+    /// W ← W + ΔW − λ·W (Burstprop's biases do not decay, EDN's do) [default: 0].
     #[arg(long)]
     weight_decay: Option<f32>,
+    /// Burstprop: Y learns with W's update (same δ and η) [default: false; true for
+    /// conv-burstprop-learned-y]. `--y-learning` alone means true.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    y_learning: Option<bool>,
+    /// Burstprop: recurrent input R in the dense hidden layers [default: true].
+    #[arg(long, value_name = "BOOL")]
+    recurrent: Option<bool>,
+    /// Burstprop: η_r of R += η_r·ūᵀr (summed over the batch), 0 = R fixed [default: 0.0001].
+    #[arg(long)]
+    lr_recurrent: Option<f32>,
+    /// Burstprop: scale of R's initial draw (std in an MLP, half-range in a conv net)
+    /// [default: 0.01].
+    #[arg(long)]
+    recurrent_scale: Option<f32>,
+    /// EDN: λ_out, how far the output potential is nudged to the target's [default: 0.1].
+    #[arg(long)]
+    lambda_output: Option<f32>,
+    /// EDN: λ_int, how far interneurons are nudged to the pyramids above [default: 0.1].
+    #[arg(long)]
+    lambda_interneuron: Option<f32>,
+    /// EDN: λ_hid, how much the apical potential moves a hidden soma [default: 0.1].
+    #[arg(long)]
+    lambda_hidden: Option<f32>,
+    /// EDN: how the interneuron weights are set up [default: symmetric-init].
+    #[arg(long, value_enum)]
+    interneuron_mode: Option<ModeArg>,
+    /// EDN: scale of the interneuron → pyramid weights [default: 1.0].
+    #[arg(long)]
+    interneuron_scale: Option<f32>,
+    /// EDN: interneuron learning rates as a multiple of η [default: 2.0].
+    #[arg(long)]
+    interneuron_lr_scale: Option<f32>,
+    /// EDN: interneuron learning rate outright (overrides --interneuron-lr-scale).
+    #[arg(long)]
+    lr_interneuron: Option<f32>,
     /// Samples per step [default: 32].
     #[arg(long)]
     batch_size: Option<usize>,
@@ -116,79 +158,215 @@ pub struct ModelArgs {
     seed: Option<u64>,
 }
 
+/// Which model a `--model` value names, and the network it gives.
+enum Choice<'a> {
+    Burstccn(&'a str),
+    Burstprop(&'a str),
+    Edn,
+}
+
 impl ModelArgs {
+    fn choice(&self) -> Choice<'_> {
+        match self.model.as_str() {
+            "edn" => Choice::Edn,
+            "burstprop" => Choice::Burstprop("mlp"),
+            m => match m.strip_prefix("burstprop:") {
+                Some(stack) => Choice::Burstprop(stack),
+                None => match m {
+                    "conv-burstprop" | "conv-burstprop-learned-y" => Choice::Burstprop(m),
+                    _ => Choice::Burstccn(m),
+                },
+            },
+        }
+    }
+
     /// The dataset the model is trained on.
     pub fn dataset(&self) -> DatasetArg {
-        self.dataset.unwrap_or(if self.model == "paper-cifar" { DatasetArg::Cifar10 } else { DatasetArg::Mnist })
+        let cifar = matches!(self.model.as_str(), "paper-cifar" | "conv-burstprop" | "conv-burstprop-learned-y");
+        self.dataset.unwrap_or(if cifar { DatasetArg::Cifar10 } else { DatasetArg::Mnist })
     }
 
     /// The configuration these flags describe.
-    pub fn config(&self) -> Result<Config, String> {
+    pub fn config(&self) -> Result<ModelConfig, String> {
         let dataset = self.dataset();
         let shape = dataset.input_shape();
         let inputs = shape.iter().product::<usize>();
-        let mut cfg = match self.model.as_str() {
-            "mlp" => {
-                let layers = self.layers.clone().unwrap_or_else(|| vec![inputs, 500, 500, 500, 10]);
-                Config { layers, ..Config::default() }
+        let mlp = || self.layers.clone().unwrap_or_else(|| vec![inputs, 500, 500, 500, 10]);
+        let mlp_only = |model: &str, is_mlp: bool| -> Result<(), String> {
+            if self.layers.is_some() && !is_mlp {
+                return Err(format!("--layers sets an MLP's sizes; --model {model} is a conv net (give a stack with --model instead)"));
             }
-            "paper-cifar" if dataset == DatasetArg::Cifar10 => Config::paper_cifar(),
-            "paper-cifar" => return Err("--model paper-cifar takes 3×32×32 CIFAR-10 images (--dataset cifar10)".into()),
-            "mnist-conv" if dataset == DatasetArg::Mnist => Config::mnist_conv(),
-            "mnist-conv" => return Err("--model mnist-conv takes 1×28×28 MNIST digits (--dataset mnist)".into()),
-            spec => {
-                let conv_defaults = Config::paper_cifar();
-                let base = Config { lr: conv_defaults.lr, y_scale: conv_defaults.y_scale, lr_q: 0.0, ..Config::default() };
-                base.with_stack(spec, shape, 10).map_err(|e| format!("--model {spec}: {e}"))?
+            Ok(())
+        };
+        let mut cfg = match self.choice() {
+            Choice::Burstccn(model) => {
+                let cfg = match model {
+                    "mlp" => Config { layers: mlp(), ..Config::default() },
+                    "paper-cifar" if dataset == DatasetArg::Cifar10 => Config::paper_cifar(),
+                    "paper-cifar" => return Err("--model paper-cifar takes 3×32×32 CIFAR-10 images (--dataset cifar10)".into()),
+                    "mnist-conv" if dataset == DatasetArg::Mnist => Config::mnist_conv(),
+                    "mnist-conv" => return Err("--model mnist-conv takes 1×28×28 MNIST digits (--dataset mnist)".into()),
+                    spec => {
+                        let conv_defaults = Config::paper_cifar();
+                        let base = Config { lr: conv_defaults.lr, y_scale: conv_defaults.y_scale, lr_q: 0.0, ..Config::default() };
+                        base.with_stack(spec, shape, 10).map_err(|e| format!("--model {spec}: {e}"))?
+                    }
+                };
+                mlp_only(model, model == "mlp")?;
+                ModelConfig::Burstccn(cfg)
+            }
+            Choice::Burstprop(model) => {
+                let cfg = match model {
+                    "mlp" => BurstpropConfig { layers: mlp(), ..BurstpropConfig::default() },
+                    "conv-burstprop" | "conv-burstprop-learned-y" if dataset != DatasetArg::Cifar10 => {
+                        return Err(format!("--model {model} takes 3×32×32 CIFAR-10 images (--dataset cifar10); use --model burstprop:<stack> for other inputs"))
+                    }
+                    "conv-burstprop" => BurstpropConfig::paper_cifar(false),
+                    "conv-burstprop-learned-y" => BurstpropConfig::paper_cifar(true),
+                    stack => BurstpropConfig::default().with_stack(stack, shape, 10).map_err(|e| format!("--model {}: {e}", self.model))?,
+                };
+                mlp_only(&self.model, model == "mlp")?;
+                ModelConfig::Burstprop(cfg)
+            }
+            Choice::Edn => ModelConfig::Edn(EdnConfig { layers: mlp(), ..EdnConfig::default() }),
+        };
+        self.check_flags_fit(&cfg)?;
+        self.apply_learning_flags(&mut cfg)?;
+        let set_mode = |m: Option<ModeArg>, dst: &mut FeedbackMode| {
+            if let Some(v) = m {
+                *dst = v.into();
             }
         };
-        if self.layers.is_some() && self.model != "mlp" {
-            return Err("--layers sets the MLP's sizes; give a conv stack with --model instead".into());
-        }
-        self.apply_learning_flags(&mut cfg);
-        if let Some(v) = self.seed {
-            cfg.seed = v;
-        }
-        if let Some(v) = self.y_mode {
-            cfg.y_mode = v.into();
-        }
-        if let Some(v) = self.y_scale {
-            cfg.y_scale = v;
-        }
-        if let Some(v) = self.q_mode {
-            cfg.q_mode = v.into();
+        match &mut cfg {
+            ModelConfig::Burstccn(c) => {
+                set_mode(self.y_mode, &mut c.y_mode);
+                set_mode(self.q_mode, &mut c.q_mode);
+                set(&mut c.y_scale, self.y_scale);
+                set(&mut c.seed, self.seed);
+            }
+            ModelConfig::Burstprop(c) => {
+                set_mode(self.y_mode, &mut c.y_mode);
+                set(&mut c.y_scale, self.y_scale);
+                set(&mut c.recurrent_scale, self.recurrent_scale);
+                set(&mut c.seed, self.seed);
+            }
+            ModelConfig::Edn(c) => {
+                set_mode(self.y_mode, &mut c.y_mode);
+                set_mode(self.interneuron_mode, &mut c.interneuron_mode);
+                set(&mut c.y_scale, self.y_scale);
+                set(&mut c.interneuron_scale, self.interneuron_scale);
+                set(&mut c.seed, self.seed);
+            }
         }
         cfg.validate().map_err(|e| e.to_string())?;
         Ok(cfg)
     }
 
+    /// The configuration, which must be a BurstCCN network's (for `bench`).
+    pub fn burstccn_config(&self) -> Result<Config, String> {
+        match self.config()? {
+            ModelConfig::Burstccn(c) => Ok(c),
+            other => Err(format!("this command measures BurstCCN networks; --model {} is {}", self.model, other.kind().as_str())),
+        }
+    }
+
+    /// Refuse a flag the chosen model does not have, naming it.
+    fn check_flags_fit(&self, cfg: &ModelConfig) -> Result<(), String> {
+        let given = |present: bool, flag: &'static str| present.then_some(flag);
+        let burstccn_only = [
+            given(self.rule.is_some(), "--rule"),
+            given(self.q_mode.is_some(), "--q-mode"),
+            given(self.lr_q.is_some(), "--lr-q"),
+            given(self.lr_y.is_some(), "--lr-y"),
+        ];
+        let burstprop_only = [
+            given(self.y_learning.is_some(), "--y-learning"),
+            given(self.recurrent.is_some(), "--recurrent"),
+            given(self.lr_recurrent.is_some(), "--lr-recurrent"),
+            given(self.recurrent_scale.is_some(), "--recurrent-scale"),
+        ];
+        let edn_only = [
+            given(self.lambda_output.is_some(), "--lambda-output"),
+            given(self.lambda_interneuron.is_some(), "--lambda-interneuron"),
+            given(self.lambda_hidden.is_some(), "--lambda-hidden"),
+            given(self.interneuron_mode.is_some(), "--interneuron-mode"),
+            given(self.interneuron_scale.is_some(), "--interneuron-scale"),
+            given(self.interneuron_lr_scale.is_some(), "--interneuron-lr-scale"),
+            given(self.lr_interneuron.is_some(), "--lr-interneuron"),
+        ];
+        let kind = cfg.kind().as_str();
+        let refuse = |flags: &[Option<&'static str>], owner: &str| -> Result<(), String> {
+            match flags.iter().flatten().next() {
+                Some(flag) => Err(format!("{flag} is a {owner} setting; --model {} trains {kind}", self.model)),
+                None => Ok(()),
+            }
+        };
+        match cfg {
+            ModelConfig::Burstccn(_) => {
+                refuse(&burstprop_only, "Burstprop")?;
+                refuse(&edn_only, "EDN")
+            }
+            ModelConfig::Burstprop(_) => {
+                refuse(&burstccn_only, "BurstCCN")?;
+                refuse(&edn_only, "EDN")
+            }
+            ModelConfig::Edn(_) => {
+                refuse(&burstccn_only, "BurstCCN")?;
+                refuse(&burstprop_only, "Burstprop")?;
+                refuse(&[given(self.p_baseline.is_some(), "--p-baseline")], "BurstCCN and Burstprop")
+            }
+        }
+    }
+
     /// Set the learning settings given explicitly (rule, rates, p_b, momentum, weight decay,
-    /// batch size): what may change on a network loaded from a snapshot.
-    pub fn apply_learning_flags(&self, cfg: &mut Config) {
-        if let Some(v) = self.rule {
-            cfg.rule = v.into();
+    /// batch size, and the models' own rates, λs and switches): what may change on a network
+    /// loaded from a snapshot. A flag of another model than the snapshot's is refused.
+    pub fn apply_learning_flags(&self, cfg: &mut ModelConfig) -> Result<(), String> {
+        self.check_flags_fit(cfg)?;
+        match cfg {
+            ModelConfig::Burstccn(c) => {
+                if let Some(v) = self.rule {
+                    c.rule = v.into();
+                }
+                set(&mut c.lr, self.lr);
+                set(&mut c.p_baseline, self.p_baseline);
+                set(&mut c.lr_q, self.lr_q);
+                set(&mut c.lr_y, self.lr_y);
+                set(&mut c.momentum, self.momentum);
+                set(&mut c.weight_decay, self.weight_decay);
+                set(&mut c.batch_size, self.batch_size);
+            }
+            ModelConfig::Burstprop(c) => {
+                set(&mut c.lr, self.lr);
+                set(&mut c.p_baseline, self.p_baseline);
+                set(&mut c.y_learning, self.y_learning);
+                set(&mut c.recurrent, self.recurrent);
+                set(&mut c.lr_recurrent, self.lr_recurrent);
+                set(&mut c.momentum, self.momentum);
+                set(&mut c.weight_decay, self.weight_decay);
+                set(&mut c.batch_size, self.batch_size);
+            }
+            ModelConfig::Edn(c) => {
+                set(&mut c.lr, self.lr);
+                set(&mut c.lambda_output, self.lambda_output);
+                set(&mut c.lambda_interneuron, self.lambda_interneuron);
+                set(&mut c.lambda_hidden, self.lambda_hidden);
+                set(&mut c.interneuron_lr_scale, self.interneuron_lr_scale);
+                if self.lr_interneuron.is_some() {
+                    c.lr_interneuron = self.lr_interneuron;
+                }
+                set(&mut c.momentum, self.momentum);
+                set(&mut c.weight_decay, self.weight_decay);
+                set(&mut c.batch_size, self.batch_size);
+            }
         }
-        if let Some(v) = self.lr {
-            cfg.lr = v;
-        }
-        if let Some(v) = self.p_baseline {
-            cfg.p_baseline = v;
-        }
-        if let Some(v) = self.lr_q {
-            cfg.lr_q = v;
-        }
-        if let Some(v) = self.lr_y {
-            cfg.lr_y = v;
-        }
-        if let Some(v) = self.momentum {
-            cfg.momentum = v;
-        }
-        if let Some(v) = self.weight_decay {
-            cfg.weight_decay = v;
-        }
-        if let Some(v) = self.batch_size {
-            cfg.batch_size = v;
-        }
+        Ok(())
+    }
+}
+
+fn set<T: Copy>(dst: &mut T, v: Option<T>) {
+    if let Some(v) = v {
+        *dst = v;
     }
 }
 

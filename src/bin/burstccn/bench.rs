@@ -165,7 +165,7 @@ fn round2(x: f64) -> f64 {
 
 pub fn run(a: BenchArgs) -> Result<(), String> {
     crate::set_threads(a.threads)?;
-    let cfg = a.model.config()?;
+    let cfg = a.model.burstccn_config()?;
     let names: Vec<String> = if a.kernels.is_empty() {
         kernels::available().into_iter().map(String::from).collect()
     } else {

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use burstccn::kernels;
-use burstccn::model::{Diagnostics, Network};
+use burstccn::model::{AnyModel, Diagnostics};
 use burstccn::train::{evaluate, Samples, Take, Trainer};
 use burstccn::{snapshot, Error};
 use clap::{Args, Parser, Subcommand};
@@ -133,7 +133,7 @@ pub fn set_threads(threads: Option<usize>) -> Result<(), String> {
     Ok(())
 }
 
-fn save(net: &Network, path: &Path) -> Result<(), String> {
+fn save(net: &AnyModel, path: &Path) -> Result<(), String> {
     let bytes = if path.extension().is_some_and(|e| e == "json") {
         snapshot::to_json(net).into_bytes()
     } else {
@@ -144,9 +144,9 @@ fn save(net: &Network, path: &Path) -> Result<(), String> {
     std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| format!("cannot save {}: {e}", path.display()))
 }
 
-fn load(path: &Path) -> Result<Network, String> {
+fn load(path: &Path) -> Result<AnyModel, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    snapshot::load(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+    snapshot::load_model(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Mean of the per-layer diagnostics over several batches (NaN-free averages).
@@ -173,8 +173,8 @@ fn average_diagnostics(all: &[Diagnostics]) -> Value {
     })
 }
 
-fn diagnose_on(net: &mut Network, test: &dyn Samples, batches: usize) -> Result<Vec<Diagnostics>, Error> {
-    let bs = net.config().batch_size;
+fn diagnose_on(net: &mut AnyModel, test: &dyn Samples, batches: usize) -> Result<Vec<Diagnostics>, Error> {
+    let bs = net.network_config().batch_size;
     let n0 = test.input_len();
     let mut out = Vec::new();
     for i in 0..batches {
@@ -200,16 +200,17 @@ fn train(a: TrainArgs) -> Result<(), String> {
     let mut net = match &a.load {
         Some(p) => {
             let mut net = load(p)?;
-            // The architecture, feedback and seed from the snapshot; learning settings given
-            // as flags replace the snapshot's.
-            let mut cfg = net.config().clone();
-            a.model.apply_learning_flags(&mut cfg);
+            // The model, architecture, feedback and seed from the snapshot; learning settings
+            // given as flags replace the snapshot's.
+            let mut cfg = net.config();
+            a.model.apply_learning_flags(&mut cfg).map_err(|e| format!("{}: {e}", p.display()))?;
             net.set_config(cfg).map_err(|e| e.to_string())?;
             net
         }
-        None => Network::new(a.model.config()?).map_err(|e| e.to_string())?,
+        None => AnyModel::new(a.model.config()?).map_err(|e| e.to_string())?,
     };
-    let cfg = net.config().clone();
+    let model_cfg = net.config();
+    let cfg = net.network_config().clone();
     let dataset = a.model.dataset();
     let data = load_data(dataset, a.data.as_deref())?;
     let limited = a.train_limit.map(|n| Take { data: data.train(), n });
@@ -234,7 +235,10 @@ fn train(a: TrainArgs) -> Result<(), String> {
         eprintln!(
             "training {} with {} on {} {dataset:?} images ({} kernels), testing on {}",
             cfg.describe(),
-            cfg.rule.as_str(),
+            match &model_cfg {
+                burstccn::model::ModelConfig::Burstccn(c) => c.rule.as_str(),
+                other => other.kind().as_str(),
+            },
             train_set.len(),
             kern.name(),
             test.len()
@@ -281,7 +285,7 @@ fn train(a: TrainArgs) -> Result<(), String> {
         bar.finish_and_clear();
         let eval = evaluate(&trainer.net, test).map_err(|e| e.to_string())?;
         let diags = diagnose_on(&mut trainer.net, test, a.diagnostic_batches).map_err(|e| e.to_string())?;
-        let outputs = trainer.net.config().outputs();
+        let outputs = trainer.net.network_config().outputs();
         if best.is_none_or(|(b, _)| eval.error_rate < b) {
             best = Some((eval.error_rate, epoch));
         }
@@ -293,7 +297,7 @@ fn train(a: TrainArgs) -> Result<(), String> {
             "test_loss": eval.loss,
             "samples_per_sec": (seen as f64 / secs).round(),
             "seconds": (secs * 100.0).round() / 100.0,
-            "lr": trainer.net.config().lr,
+            "lr": trainer.net.config().lr(),
             "best_test_error": best.map(|b| b.0),
             "best_epoch": best.map(|b| b.1),
             "diagnostics": average_diagnostics(&diags),
@@ -317,10 +321,7 @@ fn train(a: TrainArgs) -> Result<(), String> {
             save(&trainer.net, path)?;
         }
         if a.lr_decay != 1.0 {
-            let mut next = trainer.net.config().clone();
-            next.lr *= a.lr_decay;
-            next.lr_q *= a.lr_decay;
-            next.lr_y *= a.lr_decay;
+            let next = trainer.net.config().with_rates_scaled(a.lr_decay);
             trainer.net.set_config(next).map_err(|e| format!("--lr-decay: {e}"))?;
         }
     }
@@ -332,7 +333,7 @@ fn train(a: TrainArgs) -> Result<(), String> {
 
 fn eval(a: EvalArgs) -> Result<(), String> {
     let net = load(&a.load)?;
-    let dataset = a.dataset.unwrap_or(if net.config().input_len() == burstccn::cifar::IMAGE_BYTES { DatasetArg::Cifar10 } else { DatasetArg::Mnist });
+    let dataset = a.dataset.unwrap_or(if net.network_config().input_len() == burstccn::cifar::IMAGE_BYTES { DatasetArg::Cifar10 } else { DatasetArg::Mnist });
     let data = load_data(dataset, a.data.as_deref())?;
     let e = evaluate(&net, data.test()).map_err(|e| e.to_string())?;
     if a.json {
