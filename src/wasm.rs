@@ -37,7 +37,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::data::Dataset;
-use crate::model::{Config, Diagnostics, Network};
+use crate::model::{AnyModel, BurstpropConfig, Config, Diagnostics, EdnConfig, ModelConfig, ModelKind, Network};
 use crate::stream::{FirstPass, GrowingSet};
 use crate::train::{evaluate, Trainer};
 use crate::{kernels, snapshot, Error};
@@ -50,13 +50,24 @@ fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsError> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| JsError::new(&e.to_string()))
 }
 
-fn config_from_js(base: &Config, value: &JsValue) -> Result<Config, JsError> {
+/// `base` with the settings of a JS object applied (a `model` field switches model: see
+/// [`ModelConfig::patched`]).
+fn config_from_js(base: &ModelConfig, value: &JsValue) -> Result<ModelConfig, JsError> {
     if value.is_undefined() || value.is_null() {
         return Ok(base.clone());
     }
     let patch: serde_json::Value =
         serde_wasm_bindgen::from_value(value.clone()).map_err(|e| JsError::new(&format!("invalid settings: {e}")))?;
     base.patched(&patch).map_err(js_err)
+}
+
+/// A configuration as JS sees it: BurstCCN's exactly as before the other models existed (no
+/// `model` field), the others' with their `model`.
+fn config_to_js(cfg: &ModelConfig) -> Result<JsValue, JsError> {
+    match cfg {
+        ModelConfig::Burstccn(c) => to_js(c),
+        other => to_js(&other.to_value()),
+    }
 }
 
 /// Which kernels this module was built with, and its version.
@@ -87,21 +98,31 @@ pub fn default_config() -> Result<JsValue, JsError> {
 }
 
 /// A named network with its defaults, as a plain object: `mlp` (the authors' MNIST notebook),
-/// `mnist-conv` (the MNIST conv net) or `paper-cifar` (the paper's CIFAR-10 net).
+/// `mnist-conv` (the MNIST conv net) or `paper-cifar` (the paper's CIFAR-10 net); the
+/// comparison models with the authors' command-line defaults: `burstprop`, `conv-burstprop`
+/// (their CIFAR-10 ConvBurstprop, Y fixed), `conv-burstprop-learned-y` (its Y-learning
+/// variant) and `edn`.
 #[wasm_bindgen(js_name = presetConfig)]
 pub fn preset_config(name: &str) -> Result<JsValue, JsError> {
     match name {
         "mlp" => to_js(&Config::default()),
         "mnist-conv" => to_js(&Config::mnist_conv()),
         "paper-cifar" => to_js(&Config::paper_cifar()),
-        _ => Err(JsError::new(&format!("unknown network `{name}` (known: mlp, mnist-conv, paper-cifar)"))),
+        "burstprop" => config_to_js(&BurstpropConfig::default().into()),
+        "conv-burstprop" => config_to_js(&BurstpropConfig::paper_cifar(false).into()),
+        "conv-burstprop-learned-y" => config_to_js(&BurstpropConfig::paper_cifar(true).into()),
+        "edn" => config_to_js(&EdnConfig::default().into()),
+        _ => Err(JsError::new(&format!(
+            "unknown network `{name}` (known: mlp, mnist-conv, paper-cifar, burstprop, conv-burstprop, conv-burstprop-learned-y, edn)"
+        ))),
     }
 }
 
-/// Check a configuration object without building anything; throws naming the bad field.
+/// Check a configuration object (any model; `model` absent means BurstCCN) without building
+/// anything; throws naming the bad field.
 #[wasm_bindgen(js_name = validateConfig)]
 pub fn validate_config(value: JsValue) -> Result<JsValue, JsError> {
-    to_js(&config_from_js(&Config::default(), &value)?)
+    config_to_js(&config_from_js(&ModelConfig::default(), &value)?)
 }
 
 #[derive(Serialize, Default)]
@@ -124,7 +145,7 @@ struct TrainReport {
     diagnostics: Option<Diagnostics>,
 }
 
-/// A network, the data it learns from, and its place in the epoch.
+/// A model (BurstCCN, Burstprop or EDN), the data it learns from, and its place in the epoch.
 #[wasm_bindgen]
 pub struct Engine {
     trainer: Trainer,
@@ -142,11 +163,12 @@ pub struct Engine {
 
 #[wasm_bindgen]
 impl Engine {
-    /// Build a network from a settings object (missing fields take their defaults).
+    /// Build a model from a settings object (missing fields take that model's defaults;
+    /// `model: "burstprop"` or `"edn"` for the comparison models, BurstCCN otherwise).
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue) -> Result<Engine, JsError> {
-        let cfg = config_from_js(&Config::default(), &config)?;
-        let net = Network::new(cfg).map_err(js_err)?;
+        let cfg = config_from_js(&ModelConfig::default(), &config)?;
+        let net = AnyModel::new(cfg).map_err(js_err)?;
         Ok(Engine {
             trainer: Trainer::new(net, 0),
             train: None,
@@ -165,7 +187,7 @@ impl Engine {
     pub fn load_data(&mut self, train_images: Vec<u8>, train_labels: Vec<u8>, test_images: Vec<u8>, test_labels: Vec<u8>) -> Result<JsValue, JsError> {
         let train = Dataset::from_idx_vec(train_images, train_labels).map_err(js_err)?;
         let test = Dataset::from_idx_vec(test_images, test_labels).map_err(js_err)?;
-        let inputs = self.trainer.net.config().input_len();
+        let inputs = self.trainer.net.network_config().input_len();
         for (name, d) in [("training", &train), ("test", &test)] {
             if d.pixels() != inputs {
                 return Err(JsError::new(&format!("{name} images have {} pixels but the network takes {inputs} inputs", d.pixels())));
@@ -186,7 +208,7 @@ impl Engine {
     }
 
     fn rebuild_trainer_for(&mut self, train_len: usize) {
-        let net = core::mem::replace(&mut self.trainer.net, placeholder_network());
+        let net = core::mem::replace(&mut self.trainer.net, placeholder_network().into());
         self.trainer = Trainer::new(net, train_len);
     }
 
@@ -199,7 +221,7 @@ impl Engine {
     #[wasm_bindgen(js_name = beginTrainingSet)]
     pub fn begin_training_set(&mut self, header: &[u8], labels: Vec<u8>) -> Result<JsValue, JsError> {
         let (count, rows, cols) = crate::stream::parse_images_header(header).map_err(js_err)?;
-        let inputs = self.trainer.net.config().input_len();
+        let inputs = self.trainer.net.network_config().input_len();
         if rows * cols != inputs {
             return Err(JsError::new(&format!("training images have {} pixels but the network takes {inputs} inputs", rows * cols)));
         }
@@ -274,7 +296,7 @@ impl Engine {
     #[wasm_bindgen(js_name = loadTestSet)]
     pub fn load_test_set(&mut self, images: Vec<u8>, labels: Vec<u8>) -> Result<u32, JsError> {
         let test = Dataset::from_idx_vec(images, labels).map_err(js_err)?;
-        let inputs = self.trainer.net.config().input_len();
+        let inputs = self.trainer.net.network_config().input_len();
         if test.pixels() != inputs {
             return Err(JsError::new(&format!("test images have {} pixels but the network takes {inputs} inputs", test.pixels())));
         }
@@ -323,7 +345,7 @@ impl Engine {
 
     /// A new trainer for the current network: an ordinary epoch order over a complete set, or
     /// a fresh first pass over what has arrived of a set still arriving.
-    fn fresh_trainer(&mut self, net: Network) {
+    fn fresh_trainer(&mut self, net: AnyModel) {
         if self.growing.is_some() {
             self.trainer = Trainer::new(net, 0);
             self.start_first_pass();
@@ -335,7 +357,7 @@ impl Engine {
 
     fn start_first_pass(&mut self) {
         let set = self.growing.as_ref().expect("a set is arriving");
-        let mut pass = FirstPass::new(self.trainer.net.config().seed, set.len());
+        let mut pass = FirstPass::new(self.trainer.net.network_config().seed, set.len());
         pass.admit(set.arrived());
         self.first_pass = Some(pass);
     }
@@ -344,7 +366,7 @@ impl Engine {
     /// that pass ends, and the trainer then takes over at the start of epoch 2.
     fn train_first_pass(&mut self, steps: u32, diagnostics: bool, report: &mut TrainReport) -> Result<(f64, usize), JsError> {
         let (mut sse, mut wrong) = (0.0, 0usize);
-        let batch = self.trainer.net.config().batch_size;
+        let batch = self.trainer.net.network_config().batch_size;
         for i in 0..steps {
             let pass = self.first_pass.as_mut().expect("in the first pass");
             let fresh = pass.next_batch(batch, &mut self.batch_index);
@@ -402,7 +424,7 @@ impl Engine {
         } else {
             self.train_epochs(steps, diagnostics, &mut report)?
         };
-        let outputs = self.trainer.net.config().outputs();
+        let outputs = self.trainer.net.network_config().outputs();
         if report.samples > 0 {
             report.loss = sse / (report.samples * outputs) as f64;
             report.error_rate = wrong as f64 / report.samples as f64;
@@ -503,7 +525,7 @@ impl Engine {
     pub fn predict(&mut self, pixels: JsValue) -> Result<Float32Array, JsError> {
         self.load_pixels(&pixels)?;
         self.trainer.net.predict();
-        Ok(Float32Array::from(self.trainer.net.output()))
+        Ok(Float32Array::from(self.trainer.net.network().output()))
     }
 
     /// Like `predict`, but with a teacher for `label`: the burst wave that label causes,
@@ -512,7 +534,7 @@ impl Engine {
         let rows = self.load_pixels(&pixels)?;
         let labels = alloc::vec![label; rows];
         self.trainer.net.present(&labels).map_err(js_err)?;
-        Ok(Float32Array::from(self.trainer.net.output()))
+        Ok(Float32Array::from(self.trainer.net.network().output()))
     }
 
     /// One *teaching* step on one image with the chosen label (the draw-a-digit pad): the
@@ -524,7 +546,7 @@ impl Engine {
             return Err(JsError::new("teach takes exactly one image"));
         }
         self.trainer.net.train_step(&[label], false).map_err(js_err)?;
-        Ok(Float32Array::from(self.trainer.net.output()))
+        Ok(Float32Array::from(self.trainer.net.network().output()))
     }
 
     fn load_pixels(&mut self, pixels: &JsValue) -> Result<usize, JsError> {
@@ -541,7 +563,7 @@ impl Engine {
     /// Diagnostics on the current batch with its labels (angles, means); throws if the current
     /// batch has no labels (after `predict`).
     pub fn diagnose(&mut self) -> Result<JsValue, JsError> {
-        let labels = self.trainer.net.labels().to_vec();
+        let labels = self.trainer.net.network().labels().to_vec();
         if labels.is_empty() {
             return Err(JsError::new("the current batch has no labels: train, teach or present first"));
         }
@@ -551,15 +573,15 @@ impl Engine {
     /// The configuration as a plain object.
     #[wasm_bindgen(js_name = getConfig)]
     pub fn get_config(&self) -> Result<JsValue, JsError> {
-        to_js(self.trainer.net.config())
+        config_to_js(&self.trainer.net.config())
     }
 
     /// Change learning settings mid-run (rule, rates, p_b, feedback modes, momentum, batch…)
     /// without touching the weights. Layer sizes and seed need `reset`. Throws naming the field.
     #[wasm_bindgen(js_name = setConfig)]
     pub fn set_config(&mut self, patch: JsValue) -> Result<JsValue, JsError> {
-        let cfg = config_from_js(self.trainer.net.config(), &patch)?;
-        if cfg.seed != self.trainer.net.config().seed {
+        let cfg = config_from_js(&self.trainer.net.config(), &patch)?;
+        if cfg.seed() != self.trainer.net.network_config().seed {
             return Err(JsError::new("invalid setting `seed`: changing the seed needs reset()"));
         }
         self.trainer.net.set_config(cfg).map_err(js_err)?;
@@ -569,14 +591,14 @@ impl Engine {
     /// A fresh network from `config` (a patch on the current settings; may change layer sizes
     /// and seed). The same seed gives the same initial weights and batch order.
     pub fn reset(&mut self, config: JsValue) -> Result<JsValue, JsError> {
-        let cfg = config_from_js(self.trainer.net.config(), &config)?;
+        let cfg = config_from_js(&self.trainer.net.config(), &config)?;
         let inputs = cfg.input_len();
         if let Some(pixels) = self.data_pixels() {
             if pixels != inputs {
                 return Err(JsError::new(&format!("invalid setting `layers`: the data has {pixels} pixels per image, the first layer must match")));
             }
         }
-        let net = Network::new(cfg).map_err(js_err)?;
+        let net = AnyModel::new(cfg).map_err(js_err)?;
         self.fresh_trainer(net);
         self.get_config()
     }
@@ -597,12 +619,12 @@ impl Engine {
     /// on error the current network is kept. Returns the snapshot's configuration.
     #[wasm_bindgen(js_name = importSnapshot)]
     pub fn import_snapshot(&mut self, bytes: &[u8]) -> Result<JsValue, JsError> {
-        let net = snapshot::load(bytes).map_err(js_err)?;
+        let net = snapshot::load_model(bytes).map_err(js_err)?;
         if let Some(pixels) = self.data_pixels() {
-            if pixels != net.config().input_len() {
+            if pixels != net.network_config().input_len() {
                 return Err(JsError::new(&format!(
                     "cannot load snapshot: it takes {} inputs but the data has {pixels} pixels per image",
-                    net.config().input_len(),
+                    net.network_config().input_len(),
                 )));
             }
         }
@@ -620,7 +642,7 @@ impl Engine {
     /// Number of weight layers (hidden layers + output).
     #[wasm_bindgen(js_name = layerCount)]
     pub fn layer_count(&self) -> u32 {
-        self.trainer.net.layers().len() as u32
+        self.trainer.net.network().layers().len() as u32
     }
 
     /// Units in weight layer k's output (k = 0 is the first hidden layer).
@@ -630,55 +652,130 @@ impl Engine {
     }
 
     fn layer(&self, k: u32) -> Result<&crate::model::Layer, JsError> {
-        let layers = self.trainer.net.layers();
+        let layers = self.trainer.net.network().layers();
         layers.get(k as usize).ok_or_else(|| JsError::new(&format!("no layer {k} (there are {})", layers.len())))
     }
 
     /// Rows in the current batch.
     pub fn rows(&self) -> u32 {
-        self.trainer.net.rows() as u32
+        self.trainer.net.network().rows() as u32
     }
 
     /// Labels of the current batch (empty after `predict`).
     pub fn labels(&self) -> Uint8Array {
-        Uint8Array::from(self.trainer.net.labels())
+        Uint8Array::from(self.trainer.net.network().labels())
     }
 
     /// View of layer k's event rates for the current batch (rows × units). See "Views" above.
     #[wasm_bindgen(js_name = eventRate)]
     pub fn event_rate(&self, k: u32) -> Result<Float32Array, JsError> {
         self.layer(k)?;
-        Ok(view(self.trainer.net.event_rate(k as usize)))
+        Ok(view(self.trainer.net.network().event_rate(k as usize)))
     }
 
-    /// View of layer k's burst probabilities.
+    /// View of layer k's burst probabilities (Burstprop: the teacher sweep's p). EDN has no
+    /// bursts: throws.
     #[wasm_bindgen(js_name = burstProb)]
     pub fn burst_prob(&self, k: u32) -> Result<Float32Array, JsError> {
         self.layer(k)?;
-        Ok(view(self.trainer.net.burst_prob(k as usize)))
+        self.bursts("burstProb")?;
+        Ok(view(self.trainer.net.network().burst_prob(k as usize)))
     }
 
-    /// View of layer k's burst rates.
+    /// View of layer k's burst rates (Burstprop: the teacher sweep's b). EDN: throws.
     #[wasm_bindgen(js_name = burstRate)]
     pub fn burst_rate(&self, k: u32) -> Result<Float32Array, JsError> {
         self.layer(k)?;
-        Ok(view(self.trainer.net.burst_rate(k as usize)))
+        self.bursts("burstRate")?;
+        Ok(view(self.trainer.net.network().burst_rate(k as usize)))
     }
 
-    /// View of hidden layer k's apical potentials (empty for the output layer).
+    fn bursts(&self, what: &str) -> Result<(), JsError> {
+        match self.trainer.net.kind() {
+            ModelKind::Edn => Err(JsError::new(&format!("{what}: EDN has no bursts (see nudgedRate, interneuronRate, apical)"))),
+            _ => Ok(()),
+        }
+    }
+
+    /// View of hidden layer k's apical potentials (empty for the output layer): BurstCCN's u,
+    /// Burstprop's teacher-sweep uᵗ, EDN's apical error a.
     pub fn apical(&self, k: u32) -> Result<Float32Array, JsError> {
         self.layer(k)?;
-        Ok(view(self.trainer.net.apical(k as usize)))
+        Ok(view(self.trainer.net.network().apical(k as usize)))
+    }
+
+    /// The model in use: `"burstccn"`, `"burstprop"` or `"edn"`.
+    #[wasm_bindgen(js_name = modelKind)]
+    pub fn model_kind(&self) -> String {
+        self.trainer.net.kind().as_str().to_string()
+    }
+
+    fn burstprop(&self, what: &str) -> Result<&crate::model::Burstprop, JsError> {
+        self.trainer.net.as_burstprop().ok_or_else(|| JsError::new(&format!("{what} is a Burstprop quantity; this engine runs {}", self.trainer.net.kind().as_str())))
+    }
+
+    fn edn(&self, what: &str) -> Result<&crate::model::Edn, JsError> {
+        self.trainer.net.as_edn().ok_or_else(|| JsError::new(&format!("{what} is an EDN quantity; this engine runs {}", self.trainer.net.kind().as_str())))
+    }
+
+    /// Burstprop: view of layer k's baseline (no-teacher) burst probability p̄.
+    #[wasm_bindgen(js_name = baselineBurstProb)]
+    pub fn baseline_burst_prob(&self, k: u32) -> Result<Float32Array, JsError> {
+        self.layer(k)?;
+        Ok(view(self.burstprop("baselineBurstProb")?.baseline_burst_prob(k as usize)))
+    }
+
+    /// Burstprop: view of layer k's baseline burst rate b̄ = p̄·e.
+    #[wasm_bindgen(js_name = baselineBurstRate)]
+    pub fn baseline_burst_rate(&self, k: u32) -> Result<Float32Array, JsError> {
+        self.layer(k)?;
+        Ok(view(self.burstprop("baselineBurstRate")?.baseline_burst_rate(k as usize)))
+    }
+
+    /// Burstprop: view of layer k's teacher burst probability p (the same as `burstProb`).
+    #[wasm_bindgen(js_name = teacherBurstProb)]
+    pub fn teacher_burst_prob(&self, k: u32) -> Result<Float32Array, JsError> {
+        self.layer(k)?;
+        Ok(view(self.burstprop("teacherBurstProb")?.teacher_burst_prob(k as usize)))
+    }
+
+    /// Burstprop: view of hidden layer k's baseline apical potential ū (empty for the output).
+    #[wasm_bindgen(js_name = baselineApical)]
+    pub fn baseline_apical(&self, k: u32) -> Result<Float32Array, JsError> {
+        self.layer(k)?;
+        Ok(view(self.burstprop("baselineApical")?.baseline_apical(k as usize)))
+    }
+
+    /// EDN: view of hidden layer k's interneuron rates rᴵ (rows × units of layer k + 1; empty
+    /// for the output layer).
+    #[wasm_bindgen(js_name = interneuronRate)]
+    pub fn interneuron_rate(&self, k: u32) -> Result<Float32Array, JsError> {
+        self.layer(k)?;
+        Ok(view(self.edn("interneuronRate")?.interneuron_rate(k as usize)))
+    }
+
+    /// EDN: view of hidden layer k's apical error a = eᵗ_{k+1}·Y − rᴵ·W^IP (the same as `apical`).
+    #[wasm_bindgen(js_name = apicalError)]
+    pub fn apical_error(&self, k: u32) -> Result<Float32Array, JsError> {
+        self.layer(k)?;
+        Ok(view(self.edn("apicalError")?.apical_error(k as usize)))
+    }
+
+    /// EDN: view of layer k's nudged rate eᵗ after the top-down sweep.
+    #[wasm_bindgen(js_name = nudgedRate)]
+    pub fn nudged_rate(&self, k: u32) -> Result<Float32Array, JsError> {
+        self.layer(k)?;
+        Ok(view(self.edn("nudgedRate")?.nudged_rate(k as usize)))
     }
 
     /// View of the current batch's input (rows × pixels, in [0, 1]).
     pub fn input(&self) -> Float32Array {
-        view(self.trainer.net.input())
+        view(self.trainer.net.network().input())
     }
 
     /// View of the output event rates (rows × outputs).
     pub fn output(&self) -> Float32Array {
-        view(self.trainer.net.output())
+        view(self.trainer.net.network().output())
     }
 
     /// Bytes of wasm memory in use (changes exactly when views must be refreshed).
