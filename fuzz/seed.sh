@@ -22,16 +22,24 @@ pair() { { le32 "$(stat -c %s "$2")"; cat "$2" "$3"; } > "$1"; }
 
 # (snapshot/v1-*: version 1 snapshots from the command line before conv layers; kept as they are.)
 find "$S" -type f ! -path "$S/snapshot/v1-*" -delete 2>/dev/null || true
-mkdir -p "$S"/{idx,snapshot,config,continuous_config,cifar}
+mkdir -p "$S"/{idx,snapshot,config,continuous_config,cifar,stream}
 
 # ---- idx
 images train 3 > "$tmp/ti"; labels train 3 > "$tmp/tl"
 images t10k 2 > "$tmp/ei"; labels t10k 2 > "$tmp/el"
-images t10k 0 > "$tmp/zi"; labels t10k 0 > "$tmp/zl"
+images t10k 0 > "$tmp/zi"; labels t10k 0 > "$tmp/zl"; gzip -n -c "$tmp/el" > "$tmp/el.gz"
 pair "$S/idx/train-3-raw" "$tmp/ti" "$tmp/tl"
 pair "$S/idx/t10k-2-raw" "$tmp/ei" "$tmp/el"
 pair "$S/idx/t10k-0-raw" "$tmp/zi" "$tmp/zl"
 gzip -n -c "$tmp/ti" > "$tmp/ti.gz"; gzip -n -c "$tmp/tl" > "$tmp/tl.gz"
+# ---- stream: a chunk byte, a batch byte, the labels file's length, the labels, the images.
+stream() { { bytes "$2" "$3"; le32 "$(stat -c %s "$4")"; cat "$4" "$5"; } > "$S/stream/$1"; }
+images train 7 > "$tmp/t7i"; labels train 7 > "$tmp/t7l"
+stream train-7-raw 0 2 "$tmp/t7l" "$tmp/t7i"
+stream train-7-put-back-partial 7 3 "$tmp/t7l" "$tmp/t7i"
+stream t10k-2-gzip-labels 4 0 "$tmp/el.gz" "$tmp/ei"
+stream t10k-0 0 1 "$tmp/zl" "$tmp/zi"
+stream train-3-of-7-labels 1 1 "$tmp/t7l" "$tmp/ti"
 pair "$S/idx/train-3-gzip" "$tmp/ti.gz" "$tmp/tl.gz"
 # gzip with the file name in its header (the FNAME field), as `gzip file` writes it.
 cp "$tmp/ei" "$tmp/t10k-images-idx3-ubyte"; gzip -c "$tmp/t10k-images-idx3-ubyte" > "$tmp/ei.gz"
@@ -80,19 +88,6 @@ echo '{"layers":[3,50,50,1],"dt":0.05,"feedback":"symmetric","tau_w":10}' > "$d/
 echo '{"max_samples":2000}' > "$d/page-multiplex"
 echo '{"neurons":200,"dt":0.001,"burst_spikes":3,"burst_isi_min":0.004,"burst_isi_max":0.008,"refractory":0.03,"tau_readout":0.2,"sample_interval":0.01,"raster_neurons":40,"max_raster":1000,"seed":2}' > "$d/multiplex-full"
 echo '{"duration":1,"warmup":0.1,"segment_min":0.1,"segment_max":0.5,"event_rate_min":5,"event_rate_max":15,"burst_prob_min":0,"burst_prob_max":1}' > "$d/schedule"
-
-# ---- cifar: a tiny CIFAR-10 (one image per batch, its pixels real MNIST bytes), archived by the
-# real tar and gzip as the download is; the tar alone; one batch file.
-mkdir -p "$S/cifar" "$tmp/cifar/cifar-10-batches-bin"
-i=0
-for b in data_batch_1 data_batch_2 data_batch_3 data_batch_4 data_batch_5 test_batch; do
-  { bytes $((i + 3)); part "$MNIST/train-images-idx3-ubyte" $((16 + 200 + i * 3072)) 3072; } > "$tmp/cifar/cifar-10-batches-bin/$b.bin"
-  i=$((i + 1))
-done
-printf 'airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n' > "$tmp/cifar/cifar-10-batches-bin/batches.meta.txt"
-tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$tmp/cifar" -cf "$S/cifar/tiny.tar" cifar-10-batches-bin
-gzip -n -c "$S/cifar/tiny.tar" > "$S/cifar/tiny.tar.gz"
-cp "$tmp/cifar/cifar-10-batches-bin/data_batch_1.bin" "$S/cifar/data_batch_1.bin"
 
 # ---- cifar: CIFAR-10-format files (no CIFAR-10 copy is reachable here): one record per batch,
 # each a label 0–9 and 3,072 pixel bytes cut from four MNIST digits; the input is a mode byte

@@ -9,7 +9,8 @@
 //! every configuration that validates can be built in bounded memory (`network_bytes` below,
 //! at most `LIMIT`). Small ones are built, with every allocation counted (so the bound is
 //! checked against the real allocator), refuse more rows than `max_rows`, and then train a
-//! step, predict, classify and round-trip through a snapshot.
+//! step, predict, classify and round-trip through a snapshot. The same patch is also applied
+//! as live settings to a running network (`set_config`, as `engine.setConfig` does).
 #![no_main]
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -108,6 +109,31 @@ fn exercise(cfg: &Config) {
     assert_eq!(snapshot::to_bytes(&back), bytes);
 }
 
+/// The page's live settings (`engine.setConfig`): the patch applied to a running network's
+/// own configuration (a small conv net, so conv fields are in its JSON), then `set_config`.
+/// What validates must apply when the architecture is unchanged, and the network then trains.
+fn live_settings(value: &Value) {
+    let base = Config::default().with_stack("c2k3s2,f4", [1, 8, 8], 10).expect("a valid small conv net");
+    let Ok(cfg) = base.patched(value) else { return };
+    let mut net = Network::new(base.clone()).expect("the base builds");
+    match net.set_config(cfg.clone()) {
+        Ok(()) => {
+            assert!(base.same_architecture(&cfg));
+            assert_eq!(net.config(), &cfg);
+            let rows = cfg.batch_size.min(2);
+            net.load_images_u8(&vec![200; rows * 64]).expect("a batch within batch_size loads");
+            match net.train_step(&vec![3; rows], false) {
+                Ok(_) | Err(Error::Diverged(_)) => {}
+                Err(e) => panic!("a training step after new settings failed: {e}"),
+            }
+        }
+        Err(Error::Config { field, .. }) => {
+            assert!(!base.same_architecture(&cfg), "new settings with the same architecture were refused ({field})");
+        }
+        Err(e) => panic!("set_config failed with {e:?}"),
+    }
+}
+
 fuzz_target!(|input: &[u8]| {
     let Ok(text) = std::str::from_utf8(input) else { return };
     // (serde also reads a struct from an array of its fields in order, e.g. `[]` is the default
@@ -117,6 +143,7 @@ fuzz_target!(|input: &[u8]| {
         assert!(direct.is_none(), "serde reads a Config from text that is not JSON");
         return;
     };
+    live_settings(&value);
     match Config::default().patched(&value) {
         Ok(cfg) => {
             cfg.validate().expect("patched returned a configuration that does not validate");

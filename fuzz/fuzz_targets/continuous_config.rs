@@ -6,11 +6,13 @@
 //! Input: JSON text; every kind of settings is tried on it.
 //!
 //! Properties: no panic; whatever `patched` accepts validates and survives its own JSON; every
-//! accepted configuration builds, and what it builds runs a few steps without panicking.
+//! accepted configuration stays within the weight limit, and the small ones (up to `BUILD`
+//! weights) build and run a few steps without panicking.
 #![no_main]
 
-use burstccn::continuous::{ContinuousConfig, ContinuousNetwork, RegressionConfig, RegressionTask};
+use burstccn::continuous::{ContinuousConfig, ContinuousNetwork, RegressionConfig, RegressionTask, MAX_PHASE_STEPS};
 use burstccn::multiplex::{run_random_schedule, Ensemble, MultiplexConfig, ScheduleConfig};
+use burstccn::model::MAX_WEIGHTS;
 use burstccn::Error;
 use libfuzzer_sys::fuzz_target;
 use serde::{de::DeserializeOwned, Serialize};
@@ -38,6 +40,17 @@ where
     }
 }
 
+/// Weights (W, and Y and Q of every hidden layer) of a continuous network with these sizes.
+fn weights(layers: &[usize]) -> usize {
+    let w: usize = layers.windows(2).map(|p| p[0] * p[1]).sum();
+    let fb: usize = layers.windows(3).map(|p| p[1] * p[2]).sum();
+    w + 2 * fb
+}
+
+/// Networks (and teachers) up to this many weights are built and run: bigger ones are valid
+/// (up to `MAX_WEIGHTS`) but take seconds per input.
+const BUILD: usize = 1 << 18;
+
 fn ok_or_diverged<T>(r: Result<T, Error>, what: &str) {
     match r {
         Ok(_) | Err(Error::Diverged(_)) => {}
@@ -48,7 +61,11 @@ fn ok_or_diverged<T>(r: Result<T, Error>, what: &str) {
 fuzz_target!(|input: &[u8]| {
     let Ok(value) = serde_json::from_slice::<Value>(input) else { return };
 
-    if let Some(cfg) = patched(&value, ContinuousConfig::patched) {
+    let network = patched(&value, ContinuousConfig::patched);
+    if let Some(cfg) = &network {
+        assert!(weights(&cfg.layers) <= MAX_WEIGHTS);
+    }
+    if let Some(cfg) = network.filter(|c| weights(&c.layers) <= BUILD) {
         let mut net = ContinuousNetwork::new(cfg.clone()).unwrap_or_else(|e| panic!("a valid configuration does not build: {e}"));
         let input: Vec<f32> = (0..cfg.layers[0]).map(|i| (i as f32 * 0.37).sin()).collect();
         let teacher = vec![0.25f32; *cfg.layers.last().unwrap()];
@@ -58,10 +75,15 @@ fuzz_target!(|input: &[u8]| {
         ok_or_diverged(net.settle(&input, None, 1e-3, 5), "settling");
     }
 
-    if let Some(cfg) = patched(&value, RegressionConfig::patched) {
+    let small_task = |c: &RegressionConfig| {
+        let ends = c.network.layers[0] + c.network.layers[c.network.layers.len() - 1];
+        weights(&c.network.layers) <= BUILD && c.teacher_hidden * ends <= BUILD
+    };
+    if let Some(cfg) = patched(&value, RegressionConfig::patched).filter(small_task) {
         let mut task = RegressionTask::new(cfg).unwrap_or_else(|e| panic!("a valid regression task does not build: {e}"));
         let total = task.total_steps();
         assert!(total >= 2, "a schedule without its two prediction phases");
+        assert!(task.schedule().iter().all(|&n| n <= MAX_PHASE_STEPS), "{:?}", task.schedule());
         ok_or_diverged(task.run_scheduled(3), "the regression schedule");
         let _ = task.summary();
     }
