@@ -41,6 +41,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::{finite_in, Config, ConvSpec, FeedbackMode, Rule, MAX_BATCH_ACTIVITY, MAX_WEIGHTS};
 use super::diagnostics::{self, Diagnostics};
+use super::edn::{bounded, POTENTIAL_LIMIT};
 use super::network::{bias_step, correlate_into, transpose_layer, Network, Parts, StepReport};
 use crate::kernels::sigmoid::sigmoid;
 use crate::kernels::{Kernels, MatMut, MatRef};
@@ -314,6 +315,29 @@ impl Burstprop {
         self.net.set_kernels(kern);
     }
 
+    /// Load a batch of inputs given as floats (`rows × input_len`).
+    pub fn load_inputs(&mut self, x: &[f32]) -> Result<usize, Error> {
+        self.net.load_inputs(x)
+    }
+
+    /// Load a batch of byte images (0–255), scaled to [0, 1].
+    pub fn load_images_u8(&mut self, pixels: &[u8]) -> Result<usize, Error> {
+        self.net.load_images_u8(pixels)
+    }
+
+    /// Set W and b of layer k (tests: hand-built networks); tied feedback follows.
+    pub fn set_weight(&mut self, k: usize, w: &[f32], b: &[f32]) -> Result<(), Error> {
+        self.net.set_weight(k, w, b)?;
+        Ok(())
+    }
+
+    /// Set Y of feedback k (shaped like W_{k+1}; tests and demonstrations).
+    pub fn set_y(&mut self, k: usize, y: &[f32]) -> Result<(), Error> {
+        let q = self.net.feedback().get(k).map(|f| f.q.clone()).unwrap_or_default();
+        self.net.set_feedback(k, y, &q)?;
+        Ok(())
+    }
+
     /// Baseline (no-teacher) burst probability p̄ of layer k, `rows × n_out`.
     pub fn baseline_burst_prob(&self, k: usize) -> &[f32] {
         &self.baseline_prob[k][..self.net.rows() * self.net.layers()[k].n_out]
@@ -556,8 +580,9 @@ impl Burstprop {
                 return Err(Error::Diverged(format!("plasticity signal of layer {} is not finite", k + 1)));
             }
             if let Some(u) = self.baseline_apical.get(k) {
-                if u[..n].iter().chain(&layer.apical[..n]).any(|v| !v.is_finite()) {
-                    return Err(Error::Diverged(format!("apical potential of layer {} is not finite", k + 1)));
+                // ū feeds R's update unbounded: refuse it well before that could overflow.
+                if !bounded(&u[..n]) || !bounded(&layer.apical[..n]) {
+                    return Err(Error::Diverged(format!("apical potential of layer {} is not finite or beyond ±{POTENTIAL_LIMIT:e}", k + 1)));
                 }
             }
         }

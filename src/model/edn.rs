@@ -265,6 +265,31 @@ impl Edn {
         self.net.set_kernels(kern);
     }
 
+    /// Load a batch of inputs given as floats (`rows × input_len`).
+    pub fn load_inputs(&mut self, x: &[f32]) -> Result<usize, Error> {
+        self.net.load_inputs(x)
+    }
+
+    /// Load a batch of byte images (0–255), scaled to [0, 1].
+    pub fn load_images_u8(&mut self, pixels: &[u8]) -> Result<usize, Error> {
+        self.net.load_images_u8(pixels)
+    }
+
+    /// Set W and b of layer k (tests: hand-built networks); tied feedback follows.
+    pub fn set_weight(&mut self, k: usize, w: &[f32], b: &[f32]) -> Result<(), Error> {
+        self.net.set_weight(k, w, b)?;
+        self.tie_interneurons();
+        Ok(())
+    }
+
+    /// Set Y of feedback k (shaped like W_{k+1}; tests and demonstrations).
+    pub fn set_y(&mut self, k: usize, y: &[f32]) -> Result<(), Error> {
+        let q = self.net.feedback().get(k).map(|f| f.q.clone()).unwrap_or_default();
+        self.net.set_feedback(k, y, &q)?;
+        self.tie_interneurons();
+        Ok(())
+    }
+
     fn rows_of(&self, k: usize) -> usize {
         self.net.rows() * self.net.layers()[k].n_out
     }
@@ -508,8 +533,13 @@ impl Edn {
             if layer.delta[..n].iter().any(|v| !v.is_finite()) {
                 return Err(Error::Diverged(format!("plasticity signal of layer {} is not finite", k + 1)));
             }
-            if !layer.apical.is_empty() && layer.apical[..n].iter().any(|v| !v.is_finite()) {
-                return Err(Error::Diverged(format!("apical potential of layer {} is not finite", k + 1)));
+            // The apical potential feeds W^IP's update unbounded: refuse it well before that
+            // update could overflow (a sigmoid unit's potential beyond ±1e10 means nothing).
+            if !layer.apical.is_empty() && !bounded(&layer.apical[..n]) {
+                return Err(Error::Diverged(format!("apical potential of layer {} is not finite or beyond ±{POTENTIAL_LIMIT:e}", k + 1)));
+            }
+            if !bounded(&self.nudged_potential[k][..n]) {
+                return Err(Error::Diverged(format!("nudged potential of layer {} is not finite or beyond ±{POTENTIAL_LIMIT:e}", k + 1)));
             }
             if let Some(r) = self.interneuron_rate.get(k) {
                 let m = rows * self.c_pi[k].len();
@@ -605,6 +635,14 @@ impl Edn {
             }
         }
     }
+}
+
+/// Largest potential a step accepts (see `check_finite`).
+pub(crate) const POTENTIAL_LIMIT: f32 = 1e10;
+
+/// Every value finite and within ±[`POTENTIAL_LIMIT`].
+pub(crate) fn bounded(v: &[f32]) -> bool {
+    v.iter().all(|x| x.abs() <= POTENTIAL_LIMIT)
 }
 
 /// `out (rows × n) ← x·Wᵀ + c` for W of `n × n_in`.
