@@ -15,7 +15,10 @@ say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 need_apt=()
-for pair in chromium:chromium chromedriver:chromium-driver wasm-objdump:wabt cc:build-essential pkg-config:pkg-config; do
+# GNU parallel and Slurm (slurmctld, slurmd, sbatch, munge): the sweeps' schedulers, tested by
+# tests/sweep.rs (scripts/slurm-local.sh runs a one-node Slurm for it).
+for pair in chromium:chromium chromedriver:chromium-driver wasm-objdump:wabt cc:build-essential pkg-config:pkg-config \
+            parallel:parallel sbatch:slurm-wlm munged:munge; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
