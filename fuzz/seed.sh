@@ -58,6 +58,11 @@ train_small --layers 784,3,2,10 --save "$S/snapshot/784-3-2-10.snap"
 train_small --layers 784,3,2,10 --save "$S/snapshot/784-3-2-10.json"
 train_small --layers 784,2,10 --momentum 0.5 --weight-decay 1e-4 --rule backprop --save "$S/snapshot/784-2-10-momentum.snap"
 train_small --layers 784,2,10 --momentum 0.5 --rule fa --y-mode tied --save "$S/snapshot/784-2-10-momentum.json"
+# The comparison models: Burstprop (MLP, and on a conv stack) and EDN.
+train_small --model burstprop --layers 784,4,3,10 --save "$S/snapshot/burstprop-784-4-3-10.snap"
+train_small --model burstprop:c2k5s3,c3k3s2,f4 --momentum 0.5 --save "$S/snapshot/burstprop-conv-momentum.json"
+train_small --model edn --layers 784,4,10 --save "$S/snapshot/edn-784-4-10.snap"
+train_small --model edn --layers 784,3,3,10 --save "$S/snapshot/edn-784-3-3-10.json"
 # A small conv net: 1×28×28 → 2 maps 8×8 → 3 maps 3×3 → 4 → 10.
 train_small --model c2k5s3,c3k3s2,f4 --save "$S/snapshot/conv-c2k5s3-c3k3s2-f4.snap"
 train_small --model c2k5s3,c3k3s2,f4 --momentum 0.9 --save "$S/snapshot/conv-c2k5s3-c3k3s2-f4-momentum.json"
@@ -76,6 +81,12 @@ echo '{"layers":[2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25
 echo '{"input_shape":[1,28,28],"conv":[{"channels":32,"kernel":5,"stride":2},{"channels":64,"kernel":3,"stride":1}],"layers":[6400,500,10],"lr":0.1,"y_scale":1,"lr_q":0}' > "$c/mnist-conv"
 echo '{"input_shape":[3,32,32],"conv":[{"channels":64,"kernel":5,"stride":2},{"channels":128,"kernel":5,"stride":2},{"channels":256,"kernel":3,"stride":1}],"layers":[2304,1480,10],"lr":0.1,"y_scale":1,"lr_q":0}' > "$c/paper-cifar"
 echo '{"input_shape":[1,8,8],"conv":[{"channels":2,"kernel":3,"stride":2},{"channels":3,"kernel":2,"stride":1}],"layers":[12,4,10],"batch_size":2,"q_mode":"tied"}' > "$c/tiny-conv"
+# The Engine's settings of the other models (a `model` field), and switching models.
+echo '{"model":"burstprop","layers":[784,20,10],"recurrent":true,"lr_recurrent":0.001,"y_learning":true,"batch_size":8}' > "$c/burstprop"
+echo '{"model":"burstprop","input_shape":[1,8,8],"conv":[{"channels":2,"kernel":3,"stride":2}],"layers":[18,4,10],"momentum":0.9,"weight_decay":0.0001}' > "$c/burstprop-conv"
+echo '{"model":"edn","layers":[784,20,10],"batch_size":4,"interneuron_mode":"random","lr_interneuron":0.01}' > "$c/edn"
+echo '{"model":"edn"}' > "$c/edn-defaults"
+echo '{"model":"burst_ccn","layers":[6,5,4,3],"batch_size":2}' > "$c/burstccn-alias"
 # The configuration the command line wrote into a snapshot (momentum, feedback alignment, tied Y).
 node -e 'console.log(JSON.stringify(JSON.parse(require("fs").readFileSync(process.argv[1])).config))' \
   "$S/snapshot/784-2-10-momentum.json" > "$c/from-snapshot"

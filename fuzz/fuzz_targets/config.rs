@@ -9,14 +9,16 @@
 //! every configuration that validates can be built in bounded memory (`network_bytes` below,
 //! at most `LIMIT`). Small ones are built, with every allocation counted (so the bound is
 //! checked against the real allocator), refuse more rows than `max_rows`, and then train a
-//! step, predict, classify and round-trip through a snapshot. The same patch is also applied
-//! as live settings to a running network (`set_config`, as `engine.setConfig` does).
+//! step, predict, classify and round-trip through a snapshot. The same patch is also read as
+//! the settings of any model (`ModelConfig`, with its `model` field: BurstCCN, Burstprop,
+//! EDN), and applied as live settings to a running model of each kind (`set_config`, as
+//! `engine.setConfig` does).
 #![no_main]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use burstccn::model::{Config, Network, MAX_BATCH};
+use burstccn::model::{AnyModel, BurstpropConfig, Config, EdnConfig, ModelConfig, ModelKind, Network, MAX_BATCH};
 use burstccn::{snapshot, Error};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
@@ -109,28 +111,72 @@ fn exercise(cfg: &Config) {
     assert_eq!(snapshot::to_bytes(&back), bytes);
 }
 
-/// The page's live settings (`engine.setConfig`): the patch applied to a running network's
-/// own configuration (a small conv net, so conv fields are in its JSON), then `set_config`.
-/// What validates must apply when the architecture is unchanged, and the network then trains.
+/// A short training run of any model: a step (or divergence), a prediction, a classification
+/// and its snapshot's round trip.
+fn run(model: &mut AnyModel, cfg: &ModelConfig) {
+    let n0 = cfg.input_len();
+    let rows = cfg.batch_size().min(2);
+    let pixels: Vec<u8> = (0..rows * n0).map(|i| (i * 53 % 256) as u8).collect();
+    let labels: Vec<u8> = (0..rows).map(|i| ((i + 3) % cfg.outputs().min(256)) as u8).collect();
+    model.load_images_u8(&pixels).expect("a batch within batch_size loads");
+    match model.train_step(&labels, false) {
+        Ok(_) | Err(Error::Diverged(_)) => {}
+        Err(e) => panic!("a {} training step failed: {e}", cfg.kind().as_str()),
+    }
+    model.predict();
+    let (predictions, _) = model.classify_u8(&pixels, Some(&labels)).expect("classify");
+    assert_eq!(predictions.len(), rows);
+    let bytes = snapshot::to_bytes(&*model);
+    let back = snapshot::model_from_bytes(&bytes).unwrap_or_else(|e| panic!("the model's own snapshot does not import: {e}"));
+    assert_eq!(snapshot::to_bytes(&back), bytes);
+}
+
+/// The Engine's settings for any model (`new Engine(settings)`: `ModelConfig::default()
+/// .patched`): what validates survives its own JSON, fits the memory limit, and the small
+/// ones build and run. (BurstCCN's are exercised in detail by the caller.)
+fn engine_settings(value: &Value) {
+    let cfg = match ModelConfig::default().patched(value) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            assert!(matches!(&e, Error::Config { reason, .. } if !reason.is_empty()), "{e:?}");
+            return;
+        }
+    };
+    cfg.validate().expect("patched returned settings that do not validate");
+    assert_eq!(ModelConfig::from_value(&cfg.to_value()).as_ref(), Ok(&cfg), "settings do not survive their own JSON");
+    assert_eq!(ModelConfig::default().patched(&cfg.to_value()).as_ref(), Ok(&cfg), "settings patched from their own JSON differ");
+    let bytes = network_bytes(&cfg.network_config());
+    assert!(bytes <= LIMIT, "a {} configuration that validates needs {} MiB", cfg.kind().as_str(), bytes >> 20);
+    if cfg.kind() != ModelKind::Burstccn && bytes <= BUILD / 4 {
+        let mut model = AnyModel::new(cfg.clone()).unwrap_or_else(|e| panic!("a valid configuration does not build: {e}"));
+        run(&mut model, &cfg);
+    }
+}
+
+/// The page's live settings (`engine.setConfig`): the patch applied to a running model's own
+/// configuration (small ones of each kind; BurstCCN's a conv net, so conv fields are in its
+/// JSON), then `set_config`. It must take what validates when model and architecture are
+/// unchanged, and the model then trains.
 fn live_settings(value: &Value) {
-    let base = Config::default().with_stack("c2k3s2,f4", [1, 8, 8], 10).expect("a valid small conv net");
-    let Ok(cfg) = base.patched(value) else { return };
-    let mut net = Network::new(base.clone()).expect("the base builds");
-    match net.set_config(cfg.clone()) {
-        Ok(()) => {
-            assert!(base.same_architecture(&cfg));
-            assert_eq!(net.config(), &cfg);
-            let rows = cfg.batch_size.min(2);
-            net.load_images_u8(&vec![200; rows * 64]).expect("a batch within batch_size loads");
-            match net.train_step(&vec![3; rows], false) {
-                Ok(_) | Err(Error::Diverged(_)) => {}
-                Err(e) => panic!("a training step after new settings failed: {e}"),
+    let conv = Config::default().with_stack("c2k3s2,f4", [1, 8, 8], 10).expect("a valid small conv net");
+    let bases: [ModelConfig; 3] = [
+        conv.into(),
+        BurstpropConfig { layers: vec![6, 5, 4, 3], batch_size: 2, ..BurstpropConfig::default() }.into(),
+        EdnConfig { layers: vec![6, 5, 3], batch_size: 2, ..EdnConfig::default() }.into(),
+    ];
+    for base in bases {
+        let Ok(cfg) = base.patched(value) else { continue };
+        let mut model = AnyModel::new(base.clone()).expect("the base builds");
+        let same = cfg.kind() == base.kind() && cfg.network_config().same_architecture(&base.network_config());
+        match model.set_config(cfg.clone()) {
+            Ok(()) => {
+                assert!(same, "set_config took a different model or architecture");
+                assert_eq!(model.config(), cfg);
+                run(&mut model, &cfg);
             }
+            Err(Error::Config { field, .. }) => assert!(!same || cfg.seed() != base.seed(), "new {} settings were refused ({field})", base.kind().as_str()),
+            Err(e) => panic!("set_config failed with {e:?}"),
         }
-        Err(Error::Config { field, .. }) => {
-            assert!(!base.same_architecture(&cfg), "new settings with the same architecture were refused ({field})");
-        }
-        Err(e) => panic!("set_config failed with {e:?}"),
     }
 }
 
@@ -144,6 +190,7 @@ fuzz_target!(|input: &[u8]| {
         return;
     };
     live_settings(&value);
+    engine_settings(&value);
     match Config::default().patched(&value) {
         Ok(cfg) => {
             cfg.validate().expect("patched returned a configuration that does not validate");
