@@ -613,6 +613,7 @@ fn table1_outputs(views: &[View]) -> (String, Figure) {
         y_label: "test error (%)".into(),
         log_y: true,
         empty_note: "no finished run yet".into(),
+        headroom: 0.6,
         ..Panel::default()
     };
     let mut bars = Panel {
@@ -680,6 +681,7 @@ fn q_outputs(views: &[View]) -> (String, Figure) {
         y_label: "mean |u|".into(),
         log_y: true,
         empty_note: "no finished run yet".into(),
+        headroom: 0.6,
         ..Panel::default()
     };
     let mut angle = Panel {
@@ -688,6 +690,7 @@ fn q_outputs(views: &[View]) -> (String, Figure) {
         y_label: "angle (°)".into(),
         y_range: Some((0.0, 95.0)),
         empty_note: "no finished run yet".into(),
+        headroom: 0.6,
         ..Panel::default()
     };
     for v in views {
@@ -746,6 +749,7 @@ fn grid_outputs(views: &[View]) -> (String, Figure) {
         y_label: "test error (%)".into(),
         log_y: true,
         empty_note: "no finished run yet".into(),
+        headroom: 0.6,
         ..Panel::default()
     };
     for (i, p) in points.iter().enumerate() {

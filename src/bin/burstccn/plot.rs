@@ -41,6 +41,8 @@ pub struct Panel {
     pub y_range: Option<(f64, f64)>,
     /// Said in the middle of the panel when it has no points (e.g. why a model is missing).
     pub empty_note: String,
+    /// Room above the data for the legend, as a fraction of the data's height.
+    pub headroom: f64,
 }
 
 /// Panels in a grid under a title.
@@ -191,6 +193,7 @@ fn draw_panel<DB: DrawingBackend>(panel: &Panel, area: &DrawingArea<DB, Shift>) 
             (y0, y1) = (y0 - pad, y1 + pad);
         }
     }
+    y1 += panel.headroom * (y1 - y0);
     let mut chart = ChartBuilder::on(area)
         .caption(panel.title.clone(), ("sans-serif", 16))
         .margin(12)
@@ -199,8 +202,14 @@ fn draw_panel<DB: DrawingBackend>(panel: &Panel, area: &DrawingArea<DB, Shift>) 
         .build_cartesian_2d(x0..x1, y0..y1)?;
     let log_y = panel.log_y;
     let y_fmt = move |v: &f64| -> String {
-        let v = if log_y { 10f64.powf(*v) } else { *v };
-        tick(v)
+        if log_y {
+            // A decade: 0.001, 0.01, …, 1, 10, ….
+            let p = 10f64.powf(*v);
+            let digits = (-v.round()).max(0.0) as usize;
+            format!("{p:.digits$}")
+        } else {
+            tick(*v)
+        }
     };
     let x_fmt = |v: &f64| -> String { tick(*v) };
     let mut mesh = chart.configure_mesh();
@@ -213,6 +222,10 @@ fn draw_panel<DB: DrawingBackend>(panel: &Panel, area: &DrawingArea<DB, Shift>) 
         .light_line_style(RGBColor(235, 235, 235));
     if panel.integer_x {
         mesh.x_labels(((x1 - x0).round() as usize).clamp(2, 12));
+    }
+    if panel.log_y {
+        // Ticks on whole decades.
+        mesh.y_labels(((y1 - y0).ceil() as usize + 1).clamp(2, 12));
     }
     mesh.draw()?;
     let mut labelled = false;
@@ -233,9 +246,9 @@ fn draw_panel<DB: DrawingBackend>(panel: &Panel, area: &DrawingArea<DB, Shift>) 
             anno.label(s.label.clone()).legend(move |(x, y)| {
                 let st = ShapeStyle { color: color.to_rgba(), filled: true, stroke_width: 2 };
                 if dashed {
-                    PathElement::new(vec![(x, y), (x + 6, y)], st)
+                    EmptyElement::at((x, y)) + PathElement::new(vec![(0, 0), (7, 0)], st) + PathElement::new(vec![(11, 0), (18, 0)], st)
                 } else {
-                    PathElement::new(vec![(x, y), (x + 18, y)], st)
+                    EmptyElement::at((x, y)) + PathElement::new(vec![(0, 0), (18, 0)], st) + PathElement::new(vec![(0, 0), (0, 0)], st)
                 }
             });
             labelled = true;
