@@ -167,3 +167,86 @@ fn bias_sigmoid_matches_reference() {
         }
     }
 }
+
+/// Sizes on both sides of every blocking boundary of the packed driver (kernels/blocked.rs:
+/// KC = 256 steps of k, NC = 1024 columns, MC = 144 rows) and of both AVX-512 tiles (6 × 64 and
+/// 8 × 32, chosen by the shape) and the AVX2 tile (6 × 16): full tiles, one row or column over,
+/// one short; strided views and every β.
+#[test]
+fn sizes_around_the_block_and_tile_boundaries() {
+    let ks = fast_kernels();
+    let mut seed = 1000;
+    let mut run = |op: Op, m: usize, n: usize, kk: usize| {
+        for k in &ks {
+            let pad = (seed % 3) as usize;
+            let beta = [0.0, 1.0, -0.5][(seed % 3) as usize];
+            compare(*k, op, m, n, kk, pad, 0.7, beta, seed);
+        }
+        seed += 1;
+    };
+    for op in [Op::Nt, Op::Nn, Op::Tn] {
+        // Rows around the tile heights (6, 8) and the row block (144).
+        for m in [5usize, 6, 7, 8, 9, 12, 13, 143, 144, 145] {
+            run(op, m, 70, 40);
+        }
+        // Columns around the tile widths (16, 32, 64) and the column block (1024).
+        for n in [15usize, 16, 17, 31, 32, 33, 63, 64, 65, 1023, 1024, 1025] {
+            run(op, 7, n, 21);
+        }
+        // k around the panel length (256) and its multiples.
+        for kk in [1usize, 255, 256, 257, 511, 512, 513] {
+            run(op, 13, 40, kk);
+        }
+        // Several blocks in every dimension at once.
+        run(op, 150, 1030, 260);
+    }
+}
+
+/// Subnormal inputs: the fast kernels flush them to zero (FTZ/DAZ, see kernels/avx2.rs), which
+/// changes results only below 1.2e-38, and they restore the caller's floating-point mode.
+#[test]
+fn subnormals_are_flushed_inside_and_the_callers_mode_is_restored() {
+    let tiny = f32::MIN_POSITIVE / 8.0; // subnormal
+    assert!(tiny > 0.0 && !tiny.is_normal());
+    for k in fast_kernels() {
+        let (m, n, kk) = (9usize, 40usize, 33usize);
+        let a: Vec<f32> = (0..m * kk).map(|i| if i % 3 == 0 { tiny } else { 0.5 }).collect();
+        let b: Vec<f32> = (0..kk * n).map(|i| if i % 5 == 0 { tiny } else { -0.25 }).collect();
+        let mut want = vec![f32::NAN; m * n];
+        kernels::scalar().gemm_nn(1.0, MatRef::new(&a, m, kk), MatRef::new(&b, kk, n), 0.0, MatMut::new(&mut want, m, n));
+        let mut got = vec![f32::NAN; m * n];
+        k.gemm_nn(1.0, MatRef::new(&a, m, kk), MatRef::new(&b, kk, n), 0.0, MatMut::new(&mut got, m, n));
+        for (w, g) in want.iter().zip(&got) {
+            assert!((w - g).abs() <= 1e-5 * kk as f32, "{}: {g} vs {w}", k.name());
+        }
+        // A product that is all subnormal comes out 0 (or the exact subnormal, without FTZ).
+        let mut c = vec![f32::NAN; 4];
+        let t = [tiny; 4];
+        k.gemm_nn(1.0, MatRef::new(&t, 2, 2), MatRef::new(&[1.0; 4], 2, 2), 0.0, MatMut::new(&mut c, 2, 2));
+        assert!(c.iter().all(|&x| x == 0.0 || x == 2.0 * tiny), "{}: {c:?}", k.name());
+        // Back in the caller, subnormals are computed again (the mode was restored).
+        let x = std::hint::black_box(1e-30f32) * std::hint::black_box(1e-10f32);
+        assert!(x > 0.0 && !x.is_normal(), "{}: the caller's denormal mode was not restored ({x})", k.name());
+    }
+}
+
+/// A product split across the thread team equals the single-threaded one bit for bit: the
+/// blocks of C are cut along whole tiles and every element sums k in the same order.
+#[test]
+fn threaded_products_equal_single_threaded_ones_bit_for_bit() {
+    let names = kernels::available();
+    for name in names.iter().filter(|n| n.ends_with("-threads")) {
+        let threaded = kernels::by_name(name).unwrap();
+        let single = kernels::by_name(name.trim_end_matches("-threads")).unwrap();
+        for &(seed, (m, n, kk)) in &[(2000u64, (300usize, 200usize, 150usize)), (2001, (37, 1500, 90)), (2002, (1400, 40, 70)), (2003, (64, 75, 3000))] {
+            for op in [Op::Nt, Op::Nn, Op::Tn] {
+                for beta in [0.0, 1.0] {
+                    let (want, _) = run(single, op, m, n, kk, 1, 0.3, beta, seed);
+                    let (got, _) = run(threaded, op, m, n, kk, 1, 0.3, beta, seed);
+                    let same = want.iter().zip(&got).all(|(w, g)| w.to_bits() == g.to_bits());
+                    assert!(same, "{name} {op:?} {m}x{n}x{kk} β={beta}: differs from {}", single.name());
+                }
+            }
+        }
+    }
+}

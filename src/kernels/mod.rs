@@ -4,11 +4,14 @@
 //! One trait, [`Kernels`]; each SIMD flavour is one type in its own file:
 //! - [`scalar::Scalar`]: the plain, obviously-correct reference every other kernel is tested against;
 //! - `avx2::Avx2Fma` (x86-64, chosen at run time when the CPU has AVX2 and FMA);
-//! - `avx512::Avx512` (x86-64 with AVX-512F, preferred at run time; edges go to AVX2);
+//! - `avx512::Avx512` (x86-64 with AVX-512F, preferred at run time);
 //! - `simd128::Simd128` and `relaxed::RelaxedSimd` (wasm32, chosen at compile time by
 //!   `cfg(target_feature)`: the page loads the relaxed build only where the browser has it);
 //! - `parallel::Parallel` (native, feature `parallel`): splits any of them across the cores
 //!   of a persistent `team::Team`.
+//!
+//! The x86-64 kernels share one cache-blocked, packed driver (`blocked.rs`, BLIS style); each
+//! supplies only its register-blocked micro-kernel and packing routines.
 //!
 //! Conventions (BLAS-like): `C ← β·C + α·op(A)·op(B)`. When β = 0, C is *overwritten*
 //! (NaN already in C does not leak through), which the tests check by pre-filling with NaN.
@@ -21,6 +24,8 @@ pub mod scalar;
 pub mod avx2;
 #[cfg(target_arch = "x86_64")]
 pub mod avx512;
+#[cfg(target_arch = "x86_64")]
+mod blocked;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
