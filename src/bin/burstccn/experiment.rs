@@ -392,6 +392,17 @@ impl View<'_> {
     }
 }
 
+/// "2 of 3" runs with a result, and how many of those diverged.
+fn runs_cell(group: &[&View]) -> String {
+    let done = group.iter().filter(|v| v.result().is_some()).count();
+    let diverged = group.iter().filter(|v| v.status() == "diverged").count();
+    if diverged > 0 {
+        format!("{done} of {} ({diverged} diverged)", group.len())
+    } else {
+        format!("{done} of {}", group.len())
+    }
+}
+
 fn mean_std(v: &[f64]) -> Option<(f64, Option<f64>)> {
     if v.is_empty() {
         return None;
@@ -569,7 +580,7 @@ fn depth_outputs(views: &[View]) -> (String, Figure) {
             let layers = per_run.iter().map(Vec::len).max().unwrap_or(0);
             let layer_stats: Vec<Vec<f64>> = (0..layers).map(|k| per_run.iter().filter_map(|r| r.get(k).copied().flatten()).collect()).collect();
             let angles = layer_stats.iter().map(|v| fmt_ms(v, false, 1)).collect::<Vec<_>>().join(", ");
-            let status = if group[0].run.unavailable.is_some() { "unavailable".to_string() } else { format!("{} of {}", done.len(), group.len()) };
+            let status = if group[0].run.unavailable.is_some() { "unavailable".to_string() } else { runs_cell(&group) };
             let _ = writeln!(table, "| {m} | {h} | {status} | {} | {} | {} |", fmt_ms(&finals, true, 2), fmt_ms(&bests, true, 2), if angles.is_empty() { "—".into() } else { angles });
             if let Some((mean, sd)) = mean_std(&bests) {
                 se.points.push((h as f64, 100.0 * mean, sd.map(|s| 100.0 * s)));
@@ -614,6 +625,7 @@ fn table1_outputs(views: &[View]) -> (String, Figure) {
         log_y: true,
         empty_note: "no finished run yet".into(),
         headroom: 0.6,
+        integer_x: true,
         ..Panel::default()
     };
     let mut bars = Panel {
@@ -635,7 +647,7 @@ fn table1_outputs(views: &[View]) -> (String, Figure) {
         let status = if group.iter().all(|v| v.run.unavailable.is_some()) {
             format!("unavailable: {}", group[0].run.unavailable.as_deref().unwrap_or_default())
         } else {
-            format!("{} of {}", done.len(), group.len())
+            runs_cell(&group)
         };
         let _ = writeln!(
             table,
@@ -750,6 +762,7 @@ fn grid_outputs(views: &[View]) -> (String, Figure) {
         log_y: true,
         empty_note: "no finished run yet".into(),
         headroom: 0.6,
+        integer_x: true,
         ..Panel::default()
     };
     for (i, p) in points.iter().enumerate() {
@@ -761,10 +774,9 @@ fn grid_outputs(views: &[View]) -> (String, Figure) {
         let at_val: Vec<f64> = done.iter().filter_map(|v| v.test_at_best_val()).collect();
         let _ = writeln!(
             table,
-            "| {} | {} of {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} |",
             if cells.is_empty() { "all".to_string() } else { cells.join(" | ") },
-            done.len(),
-            group.len(),
+            runs_cell(&group),
             fmt_ms(&finals, true, 2),
             fmt_ms(&bests, true, 2),
             fmt_ms(&at_val, true, 2)
