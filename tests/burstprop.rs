@@ -434,3 +434,46 @@ fn learns_mnist_digits() {
     let error = learn_mnist(cfg.into(), &train, &test, 30_000, 2);
     assert!(error < 0.25, "test error {error}");
 }
+
+/// `train --model burstprop`: JSON records with the angles, a snapshot that `eval` and a
+/// resumed `train` read, and flags of other models refused by name.
+#[test]
+fn the_command_line_trains_saves_and_evaluates_burstprop() {
+    let snap = tmp("burstprop.snap");
+    let out = burstccn(&[
+        "train", "--model", "burstprop", "--layers", "784,50,10", "--lr", "0.5", "--batch-size", "8",
+        "--train-limit", "4000", "--json", "--diagnostic-batches", "2", "--save", snap.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = &record["diagnostics"];
+    assert_eq!(d["angle_bp"].as_array().unwrap().len(), 2);
+    assert!(d["angle_yq"][0].is_null(), "Burstprop has no Q: {d}");
+    let test_error = record["test_error"].as_f64().unwrap();
+    let out = burstccn(&["eval", "--load", snap.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(e["test_error"].as_f64().unwrap(), test_error);
+    let loaded = snapshot::load_model(&std::fs::read(&snap).unwrap()).unwrap();
+    assert_eq!(loaded.kind(), ModelKind::Burstprop);
+    assert_eq!(loaded.progress().0, 500);
+    // Resume with new rates; a BurstCCN flag on a Burstprop snapshot is refused.
+    let out = burstccn(&["train", "--load", snap.to_str().unwrap(), "--lr-recurrent", "0", "--train-limit", "800", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = burstccn(&["train", "--load", snap.to_str().unwrap(), "--lr-q", "0.1", "--train-limit", "800"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--lr-q is a BurstCCN setting"));
+    for (args, says) in [
+        (vec!["--model", "burstprop", "--lambda-output", "0.2"], "--lambda-output is a EDN setting"),
+        (vec!["--model", "mlp", "--recurrent", "false"], "--recurrent is a Burstprop setting"),
+        (vec!["--model", "conv-burstprop"], "CIFAR-10 cannot be downloaded here"),
+        (vec!["--model", "conv-burstprop", "--dataset", "mnist"], "takes 3×32×32 CIFAR-10 images"),
+        (vec!["--model", "burstprop", "--p-baseline", "1.5"], "p_baseline"),
+        (vec!["--model", "burstprop:c4k30s1", "--train-limit", "10"], "does not fit"),
+    ] {
+        let out = burstccn(&[&["train", "--epochs", "1"][..], &args].concat());
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}

