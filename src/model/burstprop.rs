@@ -509,8 +509,8 @@ impl Burstprop {
             let out = &mut layers[depth - 1];
             let n = out.n_out;
             let (pbar, bbar) = (&mut self.baseline_prob[depth - 1], &mut self.baseline_rate[depth - 1]);
-            for r in 0..rows {
-                let label = usize::from(labels[r]);
+            for (r, &label) in labels.iter().enumerate().take(rows) {
+                let label = usize::from(label);
                 for j in 0..n {
                     let i = r * n + j;
                     let e = out.event_rate[i];

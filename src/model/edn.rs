@@ -483,8 +483,8 @@ impl Edn {
             let out = &mut layers[k];
             let n = out.n_out;
             let lo = cfg.lambda_output;
-            for r in 0..rows {
-                let label = usize::from(labels[r]);
+            for (r, &label) in labels.iter().enumerate().take(rows) {
+                let label = usize::from(label);
                 for j in 0..n {
                     let i = r * n + j;
                     let v = self.potential[k][i];
