@@ -18,6 +18,15 @@
 //! unseen images first, in random order; seen ones again only if training outruns the
 //! download); that first pass is epoch 1, and later epochs are ordinary shuffled passes.
 //!
+//! **CIFAR-10** (the page's "Use CIFAR-10"): a [`CifarReader`] takes the official
+//! `cifar-10-binary.tar.gz` (or its tar, gunzipped by the caller with `DecompressionStream`,
+//! or the six `.bin` files, each begun with `beginFile(name, size)`) in chunks of any size;
+//! the records go straight into the two sets (184 MB for the full data, reserved once, no copy
+//! of the archive is held). `engine.loadCifar(reader)` then takes the data (on error the
+//! engine keeps what it had). MNIST stays loaded beside it: a network whose input is
+//! 3 × 32 × 32 learns from CIFAR-10 (augmented as the authors do, see [`crate::cifar`]), one
+//! whose input is 784 values from MNIST. `dataInfo()` says which, with the class names.
+//!
 //! **Views.** `eventRate`, `burstProb`, `burstRate`, `apical`, `input`, `output` return
 //! `Float32Array`s that look straight into wasm memory. A view is invalidated when that
 //! memory grows (its `length` becomes 0): any call that allocates may do so (loading data,
@@ -36,10 +45,11 @@ use js_sys::{Float32Array, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+use crate::cifar::{self, Cifar10};
 use crate::data::Dataset;
 use crate::model::{AnyModel, BurstpropConfig, Config, Diagnostics, EdnConfig, ModelConfig, ModelKind, Network};
 use crate::stream::{FirstPass, GrowingSet};
-use crate::train::{evaluate, Trainer};
+use crate::train::{evaluate, Samples, Take, Trainer};
 use crate::{kernels, snapshot, Error};
 
 fn js_err(e: Error) -> JsError {
@@ -145,13 +155,134 @@ struct TrainReport {
     diagnostics: Option<Diagnostics>,
 }
 
+/// Which data set a network learns from: decided by the shape of its input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DataKind {
+    Mnist,
+    Cifar10,
+}
+
+impl DataKind {
+    fn name(self) -> &'static str {
+        match self {
+            DataKind::Mnist => "mnist",
+            DataKind::Cifar10 => "cifar10",
+        }
+    }
+}
+
+/// The set a network of this kind trains on (MNIST: the complete set, not one still arriving).
+fn train_samples<'a>(kind: DataKind, mnist: &'a Option<Dataset>, cifar: &'a Option<Cifar10>) -> Option<&'a dyn Samples> {
+    match kind {
+        DataKind::Mnist => mnist.as_ref().map(|d| d as &dyn Samples),
+        DataKind::Cifar10 => cifar.as_ref().map(|c| &c.train as &dyn Samples),
+    }
+}
+
+/// The set a network of this kind is scored on.
+fn test_samples<'a>(kind: DataKind, mnist: &'a Option<Dataset>, cifar: &'a Option<Cifar10>) -> Option<&'a dyn Samples> {
+    match kind {
+        DataKind::Mnist => mnist.as_ref().map(|d| d as &dyn Samples),
+        DataKind::Cifar10 => cifar.as_ref().map(|c| &c.test as &dyn Samples),
+    }
+}
+
+/// Samples `start .. start + n` of a set.
+struct Slice<'a> {
+    data: &'a dyn Samples,
+    start: usize,
+    n: usize,
+}
+
+impl Samples for Slice<'_> {
+    fn len(&self) -> usize {
+        self.n
+    }
+    fn input_len(&self) -> usize {
+        self.data.input_len()
+    }
+    fn label(&self, i: usize) -> u8 {
+        self.data.label(self.start + i)
+    }
+    fn write(&self, i: usize, augment: Option<&mut crate::rng::Random>, out: &mut [f32]) {
+        self.data.write(self.start + i, augment, out)
+    }
+}
+
+/// CIFAR-10 feeds networks that take its 3 × 32 × 32 values; MNIST every other.
+fn data_kind(inputs: usize) -> DataKind {
+    if inputs == cifar::IMAGE_BYTES { DataKind::Cifar10 } else { DataKind::Mnist }
+}
+
+/// CIFAR-10 as it arrives, for [`Engine::load_cifar`]: `beginFile(name, size)` before each file
+/// (optional for a single archive), `push(bytes)` in chunks of any size. The archive may come
+/// gzip'd or already gunzipped; records are copied straight into the sets, which are reserved
+/// once from the first batch's size. The first error ends the reading: later calls repeat it.
+#[wasm_bindgen]
+pub struct CifarReader {
+    /// `None` once its data went to an engine.
+    reader: Option<cifar::Reader>,
+}
+
+impl Default for CifarReader {
+    fn default() -> Self {
+        CifarReader::new()
+    }
+}
+
+#[wasm_bindgen]
+impl CifarReader {
+    /// A reader holding nothing yet.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> CifarReader {
+        CifarReader { reader: Some(cifar::Reader::new()) }
+    }
+
+    fn reader(&mut self) -> Result<&mut cifar::Reader, JsError> {
+        self.reader.as_mut().ok_or_else(|| JsError::new("this CIFAR-10 reader's data has already been given to an engine"))
+    }
+
+    /// Start the next file: its name (which batch a `.bin` file is; used in messages) and its
+    /// size in bytes if known (undefined for a stream being gunzipped).
+    #[wasm_bindgen(js_name = beginFile)]
+    pub fn begin_file(&mut self, name: &str, size: Option<f64>) -> Result<(), JsError> {
+        let size = size.filter(|s| s.is_finite() && *s >= 0.0).map(|s| s as u64);
+        self.reader()?.begin_file(name, size).map_err(js_err)
+    }
+
+    /// The next bytes of the current file.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), JsError> {
+        self.reader()?.push(chunk).map_err(js_err)
+    }
+
+    /// The current file is complete (a truncated one is refused here).
+    #[wasm_bindgen(js_name = endFile)]
+    pub fn end_file(&mut self) -> Result<(), JsError> {
+        self.reader()?.end_file().map_err(js_err)
+    }
+
+    /// Bytes held: the images and labels so far and the decoder's buffers.
+    #[wasm_bindgen(js_name = bytesHeld)]
+    pub fn bytes_held(&self) -> f64 {
+        self.reader.as_ref().map_or(0, cifar::Reader::bytes_held) as f64
+    }
+
+    /// Bytes pushed so far (every file), for a progress bar.
+    #[wasm_bindgen(js_name = bytesRead)]
+    pub fn bytes_read(&self) -> f64 {
+        self.reader.as_ref().map_or(0, cifar::Reader::bytes_read) as f64
+    }
+}
+
 /// A model (BurstCCN, Burstprop or EDN), the data it learns from, and its place in the epoch.
 #[wasm_bindgen]
 pub struct Engine {
     trainer: Trainer,
-    /// The complete training set.
+    /// The complete MNIST training set.
     train: Option<Dataset>,
     test: Option<Dataset>,
+    /// CIFAR-10, once given (`loadCifar`); held beside MNIST.
+    cifar: Option<Cifar10>,
     /// The training set while it arrives (it moves to `train`, uncopied, once complete).
     growing: Option<GrowingSet>,
     /// Batches of epoch 1 while the training set arrives; `None` once that pass is over.
@@ -173,6 +304,7 @@ impl Engine {
             trainer: Trainer::new(net, 0),
             train: None,
             test: None,
+            cifar: None,
             growing: None,
             first_pass: None,
             batch_index: Vec::new(),
@@ -343,15 +475,39 @@ impl Engine {
         self.growing.as_ref().map(GrowingSet::pixels).or_else(|| self.train.as_ref().map(Dataset::pixels))
     }
 
+    /// The data the current network learns from: CIFAR-10 for 3 × 32 × 32 inputs, else MNIST.
+    fn kind(&self) -> DataKind {
+        data_kind(self.trainer.net.network_config().input_len())
+    }
+
+    /// Why a network taking `inputs` values could not learn from the data held, if it could not.
+    /// With no data at all, any network may be built (the data is checked when it comes).
+    fn data_mismatch(&self, inputs: usize) -> Option<String> {
+        let (mnist, cifar) = (self.data_pixels(), self.cifar.is_some());
+        if (mnist.is_none() && !cifar) || mnist == Some(inputs) || (cifar && inputs == cifar::IMAGE_BYTES) {
+            return None;
+        }
+        if inputs == cifar::IMAGE_BYTES {
+            return Some(String::from("a network with 3 × 32 × 32 inputs learns from CIFAR-10, which is not loaded (give it with loadCifar first)"));
+        }
+        Some(match mnist {
+            Some(p) if cifar => format!("the data has {p} (MNIST) or {} (CIFAR-10) values per image, the first layer must match one", cifar::IMAGE_BYTES),
+            Some(p) => format!("the data has {p} pixels per image, the first layer must match"),
+            None => format!("the data (CIFAR-10) has {} values per image, the first layer must match", cifar::IMAGE_BYTES),
+        })
+    }
+
     /// A new trainer for the current network: an ordinary epoch order over a complete set, or
-    /// a fresh first pass over what has arrived of a set still arriving.
+    /// a fresh first pass over what has arrived of an MNIST training set still arriving.
     fn fresh_trainer(&mut self, net: AnyModel) {
-        if self.growing.is_some() {
+        let kind = data_kind(net.network_config().input_len());
+        if kind == DataKind::Mnist && self.growing.is_some() {
             self.trainer = Trainer::new(net, 0);
             self.start_first_pass();
         } else {
             self.first_pass = None;
-            self.trainer = Trainer::new(net, self.train.as_ref().map_or(0, Dataset::len));
+            let len = train_samples(kind, &self.train, &self.cifar).map_or(0, |d| d.len());
+            self.trainer = Trainer::new(net, len);
         }
     }
 
@@ -434,7 +590,8 @@ impl Engine {
     }
 
     fn train_epochs(&mut self, steps: u32, diagnostics: bool, report: &mut TrainReport) -> Result<(f64, usize), JsError> {
-        let data = self.train.as_ref().ok_or_else(|| JsError::new("no training data loaded (call loadData first)"))?;
+        let kind = self.kind();
+        let data = train_samples(kind, &self.train, &self.cifar).ok_or_else(|| JsError::new("no training data loaded (call loadData first)"))?;
         let mut sse = 0.0;
         let mut wrong = 0usize;
         for i in 0..steps {
@@ -468,55 +625,203 @@ impl Engine {
     /// Classify the first `limit` test images (all if 0 or omitted):
     /// `{count, error_rate, loss, confusion}` (confusion[true * 10 + predicted]).
     pub fn evaluate(&self, limit: Option<u32>) -> Result<JsValue, JsError> {
-        let test = self.test.as_ref().ok_or_else(|| JsError::new("no test data loaded (call loadData first)"))?;
+        let test = self.test_set()?;
         let n = match limit {
             Some(l) if l > 0 => (l as usize).min(test.len()),
             _ => test.len(),
         };
-        let subset;
-        let data = if n == test.len() {
-            test
-        } else {
-            subset = test.take(n);
-            &subset
-        };
-        to_js(&evaluate(&self.trainer.net, data).map_err(js_err)?)
+        // The first n images, read in place (no copy of the subset).
+        to_js(&evaluate(&self.trainer.net, &Take { data: test, n }).map_err(js_err)?)
+    }
+
+    /// Score test images `start .. start + count` (clamped to the set): `{count, wrong, sse,
+    /// confusion}` — sums, so that slices add up to the whole set's score (the page scores a
+    /// big network a slice at a time, staying responsive between slices).
+    #[wasm_bindgen(js_name = evaluateSlice)]
+    pub fn evaluate_slice(&self, start: u32, count: u32) -> Result<JsValue, JsError> {
+        let test = self.test_set()?;
+        let start = (start as usize).min(test.len());
+        let n = (count as usize).min(test.len() - start);
+        let r = evaluate(&self.trainer.net, &Slice { data: test, start, n }).map_err(js_err)?;
+        #[derive(Serialize)]
+        struct Sums {
+            count: usize,
+            wrong: usize,
+            sse: f64,
+            confusion: Vec<u32>,
+        }
+        let outputs = self.trainer.net.network_config().outputs();
+        to_js(&Sums { count: r.count, wrong: r.predictions.iter().enumerate().filter(|&(i, &p)| p != test.label(start + i)).count(), sse: r.loss * (r.count * outputs) as f64, confusion: r.confusion })
+    }
+
+    /// The test set the current network is scored on.
+    fn test_set(&self) -> Result<&dyn Samples, JsError> {
+        test_samples(self.kind(), &self.test, &self.cifar).ok_or_else(|| JsError::new("no test data loaded (call loadData first)"))
     }
 
     /// Predicted classes of test images `start .. start + count` (for the strip of digits).
     #[wasm_bindgen(js_name = classifyTest)]
     pub fn classify_test(&self, start: u32, count: u32) -> Result<Uint8Array, JsError> {
-        let test = self.test.as_ref().ok_or_else(|| JsError::new("no test data loaded (call loadData first)"))?;
+        let test = self.test_set()?;
         let (start, count) = (start as usize, count as usize);
         if start.checked_add(count).is_none_or(|end| end > test.len()) {
             return Err(JsError::new(&format!("test images {start}..{} out of range (0..{})", start + count, test.len())));
         }
-        let p = test.pixels();
-        let (pred, _) = self.trainer.net.classify_u8(&test.images[start * p..(start + count) * p], None).map_err(js_err)?;
+        let n0 = test.input_len();
+        if n0 != self.trainer.net.network_config().input_len() {
+            return Err(JsError::new(&format!("the network takes {} inputs, the test images have {n0}", self.trainer.net.network_config().input_len())));
+        }
+        let (pred, _) = self
+            .trainer
+            .net
+            .classify(count, None, |first, x| {
+                for (r, out) in x.chunks_exact_mut(n0).enumerate() {
+                    test.write(start + first + r, None, out);
+                }
+            })
+            .map_err(js_err)?;
         Ok(Uint8Array::from(&pred[..]))
     }
 
-    /// Test image `i`'s pixels (a copy) and its label via `testLabel`.
+    /// Test image `i`'s bytes (a copy): MNIST's 28 × 28 grey pixels, or CIFAR-10's red, green
+    /// and blue planes (3 × 32 × 32); its label via `testLabel`.
     #[wasm_bindgen(js_name = testImage)]
     pub fn test_image(&self, i: u32) -> Result<Uint8Array, JsError> {
-        let test = self.test.as_ref().ok_or_else(|| JsError::new("no test data loaded"))?;
-        if i as usize >= test.len() {
-            return Err(JsError::new(&format!("test image {i} out of range (0..{})", test.len())));
+        let len = self.test_set()?.len();
+        let i = i as usize;
+        if i >= len {
+            return Err(JsError::new(&format!("test image {i} out of range (0..{len})")));
         }
-        Ok(Uint8Array::from(test.image(i as usize)))
+        Ok(match (self.kind(), &self.test, &self.cifar) {
+            (DataKind::Cifar10, _, Some(c)) => Uint8Array::from(&c.test.image(i)[..]),
+            (_, Some(t), _) => Uint8Array::from(t.image(i)),
+            _ => unreachable!("test_set found a set"),
+        })
     }
 
     /// Test image `i`'s label.
     #[wasm_bindgen(js_name = testLabel)]
     pub fn test_label(&self, i: u32) -> Result<u8, JsError> {
-        let test = self.test.as_ref().ok_or_else(|| JsError::new("no test data loaded"))?;
-        test.labels.get(i as usize).copied().ok_or_else(|| JsError::new(&format!("test image {i} out of range")))
+        let test = self.test_set()?;
+        if i as usize >= test.len() {
+            return Err(JsError::new(&format!("test image {i} out of range")));
+        }
+        Ok(test.label(i as usize))
     }
 
-    /// Number of test images loaded (0 before `loadData`).
+    /// Number of test images of the current network's data (0 before any is loaded).
     #[wasm_bindgen(js_name = testCount)]
     pub fn test_count(&self) -> u32 {
-        self.test.as_ref().map_or(0, |t| t.len() as u32)
+        self.test_set().map_or(0, |t| t.len() as u32)
+    }
+
+    /// Present test image `i` with its label as the teacher (no plasticity), its pixels made
+    /// into the network's input as training does (CIFAR-10: normalised, not augmented): the
+    /// burst wave it causes. Returns the output event rates (a copy).
+    #[wasm_bindgen(js_name = presentTest)]
+    pub fn present_test(&mut self, i: u32) -> Result<Float32Array, JsError> {
+        let kind = self.kind();
+        let test = test_samples(kind, &self.test, &self.cifar).ok_or_else(|| JsError::new("no test data loaded"))?;
+        let i = i as usize;
+        if i >= test.len() {
+            return Err(JsError::new(&format!("test image {i} out of range (0..{})", test.len())));
+        }
+        let n0 = self.trainer.net.network_config().input_len();
+        if test.input_len() != n0 {
+            return Err(JsError::new(&format!("the network takes {n0} inputs, the test images have {}", test.input_len())));
+        }
+        let input = self.trainer.net.input_for(1).map_err(js_err)?;
+        test.write(i, None, input);
+        let label = test.label(i);
+        self.trainer.net.present(&[label]).map_err(js_err)?;
+        Ok(Float32Array::from(self.trainer.net.network().output()))
+    }
+
+    /// Give the engine CIFAR-10 from a reader that has read all six batches (see the module
+    /// docs). Replaces CIFAR-10 given before; MNIST stays. A network with 3 × 32 × 32 inputs
+    /// learns from it from now on (one training on the old CIFAR-10 starts a fresh epoch 1,
+    /// its weights kept). On error (a batch missing, the reader failed earlier) nothing
+    /// changes. Returns `{train, test, bytes}`: counts and the bytes the data holds.
+    #[wasm_bindgen(js_name = loadCifar)]
+    pub fn load_cifar(&mut self, reader: &mut CifarReader) -> Result<JsValue, JsError> {
+        let r = reader.reader.take().ok_or_else(|| JsError::new("this CIFAR-10 reader's data has already been given to an engine"))?;
+        let data = r.finish().map_err(js_err)?;
+        #[derive(Serialize)]
+        struct Loaded {
+            train: usize,
+            test: usize,
+            bytes: f64,
+        }
+        let loaded = Loaded { train: data.train.len(), test: data.test.len(), bytes: data.bytes_held() as f64 };
+        // Free the old set before the trainer is rebuilt over the new one.
+        self.cifar = None;
+        self.cifar = Some(data);
+        if self.kind() == DataKind::Cifar10 {
+            let net = core::mem::replace(&mut self.trainer.net, placeholder_network().into());
+            self.fresh_trainer(net);
+        }
+        to_js(&loaded)
+    }
+
+    /// The data the current network learns from: `{kind: "mnist" | "cifar10", input_shape:
+    /// [c, h, w], classes, train, test, mean, std, cifar}`, where `train` and `test` count its
+    /// images (MNIST: all the training set will hold, even while it arrives), `mean` and `std`
+    /// are the per-channel normalisation of its inputs (CIFAR-10; null for MNIST, whose inputs
+    /// are pixel / 255), and `cifar` is `{train, test, bytes}` when CIFAR-10 is held.
+    #[wasm_bindgen(js_name = dataInfo)]
+    pub fn data_info(&self) -> Result<JsValue, JsError> {
+        #[derive(Serialize)]
+        struct Held {
+            train: usize,
+            test: usize,
+            bytes: f64,
+        }
+        #[derive(Serialize)]
+        struct Info {
+            kind: &'static str,
+            input_shape: [usize; 3],
+            classes: Vec<String>,
+            train: usize,
+            test: usize,
+            mean: Option<[f32; 3]>,
+            std: Option<[f32; 3]>,
+            cifar: Option<Held>,
+        }
+        let kind = self.kind();
+        let cifar = self.cifar.as_ref().map(|c| Held { train: c.train.len(), test: c.test.len(), bytes: c.bytes_held() as f64 });
+        let info = match kind {
+            DataKind::Cifar10 if self.cifar.is_some() => Info {
+                kind: kind.name(),
+                input_shape: [cifar::CHANNELS, cifar::SIDE, cifar::SIDE],
+                classes: cifar::CLASSES.iter().map(|c| String::from(*c)).collect(),
+                train: cifar.as_ref().map_or(0, |c| c.train),
+                test: cifar.as_ref().map_or(0, |c| c.test),
+                mean: Some(cifar::MEAN),
+                std: Some(cifar::STD),
+                cifar,
+            },
+            _ => {
+                let (rows, cols) = match (&self.growing, &self.train) {
+                    (Some(g), _) => {
+                        let p = g.pixels();
+                        if p == 784 { (28, 28) } else { (1, p) }
+                    }
+                    (None, Some(t)) => (t.rows, t.cols),
+                    (None, None) => (28, 28),
+                };
+                Info {
+                    kind: DataKind::Mnist.name(),
+                    input_shape: [1, rows, cols],
+                    classes: (0..10).map(|d| d.to_string()).collect(),
+                    train: self.growing.as_ref().map(GrowingSet::len).or_else(|| self.train.as_ref().map(Dataset::len)).unwrap_or(0),
+                    test: self.test.as_ref().map_or(0, Dataset::len),
+                    mean: None,
+                    std: None,
+                    cifar,
+                }
+            }
+        };
+        to_js(&info)
     }
 
     /// Present one or more images without a teacher (no plasticity): fills every layer's
@@ -592,11 +897,8 @@ impl Engine {
     /// and seed). The same seed gives the same initial weights and batch order.
     pub fn reset(&mut self, config: JsValue) -> Result<JsValue, JsError> {
         let cfg = config_from_js(&self.trainer.net.config(), &config)?;
-        let inputs = cfg.input_len();
-        if let Some(pixels) = self.data_pixels() {
-            if pixels != inputs {
-                return Err(JsError::new(&format!("invalid setting `layers`: the data has {pixels} pixels per image, the first layer must match")));
-            }
+        if let Some(why) = self.data_mismatch(cfg.input_len()) {
+            return Err(JsError::new(&format!("invalid setting `layers`: {why}")));
         }
         let net = AnyModel::new(cfg).map_err(js_err)?;
         self.fresh_trainer(net);
@@ -620,13 +922,9 @@ impl Engine {
     #[wasm_bindgen(js_name = importSnapshot)]
     pub fn import_snapshot(&mut self, bytes: &[u8]) -> Result<JsValue, JsError> {
         let net = snapshot::load_model(bytes).map_err(js_err)?;
-        if let Some(pixels) = self.data_pixels() {
-            if pixels != net.network_config().input_len() {
-                return Err(JsError::new(&format!(
-                    "cannot load snapshot: it takes {} inputs but the data has {pixels} pixels per image",
-                    net.network_config().input_len(),
-                )));
-            }
+        let inputs = net.network_config().input_len();
+        if let Some(why) = self.data_mismatch(inputs) {
+            return Err(JsError::new(&format!("cannot load snapshot: it takes {inputs} inputs but {why}")));
         }
         self.fresh_trainer(net);
         self.get_config()
@@ -649,6 +947,40 @@ impl Engine {
     #[wasm_bindgen(js_name = layerSize)]
     pub fn layer_size(&self, k: u32) -> Result<u32, JsError> {
         Ok(self.layer(k)?.n_out as u32)
+    }
+
+    /// Weight layer k's shape: `{kind: "dense", units, inputs}` or, for a conv layer, `{kind:
+    /// "conv", channels, height, width, kernel, stride, in_channels, in_height, in_width}`
+    /// (its units are height × width positions × channels, channel fastest).
+    #[wasm_bindgen(js_name = layerShape)]
+    pub fn layer_shape(&self, k: u32) -> Result<JsValue, JsError> {
+        #[derive(Serialize)]
+        #[serde(tag = "kind", rename_all = "snake_case")]
+        enum Shape {
+            Dense { units: usize, inputs: usize },
+            Conv { channels: usize, height: usize, width: usize, kernel: usize, stride: usize, in_channels: usize, in_height: usize, in_width: usize },
+        }
+        let layer = self.layer(k)?;
+        to_js(&match &layer.shape.conv {
+            Some(g) => Shape::Conv {
+                channels: g.c_out,
+                height: g.h_out,
+                width: g.w_out,
+                kernel: g.k,
+                stride: g.stride,
+                in_channels: g.c_in,
+                in_height: g.h,
+                in_width: g.w,
+            },
+            None => Shape::Dense { units: layer.n_out, inputs: layer.n_in },
+        })
+    }
+
+    /// View of weight layer k's W: `units × inputs` (dense) or, for a conv layer, one kernel per
+    /// feature map, `channels × (kernel · kernel · in_channels)` (row, column, input channel
+    /// fastest). See "Views" above.
+    pub fn weights(&self, k: u32) -> Result<Float32Array, JsError> {
+        Ok(view(&self.layer(k)?.weight))
     }
 
     fn layer(&self, k: u32) -> Result<&crate::model::Layer, JsError> {

@@ -1,6 +1,8 @@
 // Page wiring: the state object ⇄ controls ⇄ URL hash, the training worker, and the views.
 // Data flows one way: page → worker → wasm engine → small copies → canvases and charts.
-import { PARAMS, parseHash, toHash, engineConfig, fromEngineConfig, param, parseValue, hiddenParts, defaults, changed } from './state.js';
+import {
+  PARAMS, parseHash, toHash, engineConfig, fromEngineConfig, param, parseValue, hiddenParts, defaults, changed, unusedBy, knownStack,
+} from './state.js';
 import { createNotices, wireShareDialog } from './notices.js';
 import { NetworkView, OutputBars, renderLegend, drawDigit } from './heatmap.js';
 import { LearningCurves, AlignmentChart, formatSamples } from './charts.js';
@@ -13,6 +15,8 @@ const STRIP_COUNT = 24;
 const REPREDICT_MS = 600;
 const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
 const pct = (x) => `${(x * 100).toFixed(1)} %`;
+const megabytes = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
+const DATA_NAMES = { mnist: 'MNIST', cifar10: 'CIFAR-10' };
 
 // ---------------------------------------------------------------- notices
 const { notify, dismiss } = createNotices($('notices'));
@@ -60,6 +64,7 @@ worker.onmessage = ({ data: m }) => {
   // About the data, whichever network is training (no `gen`).
   if (m.type === 'data-progress') return onDataProgress(m);
   if (m.type === 'test-ready') return onTestReady(m);
+  if (m.type === 'cifar-progress') return onCifarProgress(m);
   if (m.type === 'data-error') {
     running = false;
     updatePlay();
@@ -87,7 +92,7 @@ worker.onerror = (e) => {
 
 // ---------------------------------------------------------------- views
 const network = new NetworkView($('network'));
-renderLegend($('legend'));
+renderLegend($('legend'), 'burstccn');
 const curves = new LearningCurves($('curves'), { subsetLabel: 'test, 2,000 images' });
 const alignment = new AlignmentChart($('alignment'), $('alignment-legend'));
 const confusion = new ConfusionMatrix($('confusion'));
@@ -102,6 +107,12 @@ let rate = null;
 let subsetSize = 2000;
 let viewSource = 'train';
 let lastTrainActivity = null;
+/** The network as the engine describes it: {model, layers, data: {kind, classes, input_shape, …}}. */
+let shape = null;
+/** MNIST's test set is in (its scores can be shown). */
+let mnistTestReady = false;
+/** CIFAR-10 as the engine holds it, once given: {train, test, bytes}. */
+let cifarHeld = null;
 
 function setPhase(p) {
   phase = p;
@@ -183,9 +194,28 @@ function setSource(source) {
   }
 }
 
-function setShape() {
-  network.setShape(state.hidden);
-  alignment.setShape(state.hidden.length);
+/** A new network's shape (from the engine): the views follow its layers, model and data. */
+function setShape(s = shape) {
+  if (!s) return;
+  shape = s;
+  if (s.data.cifar) cifarHeld = s.data.cifar;
+  network.setShape(s);
+  renderLegend($('legend'), s.model);
+  const hidden = s.layers.slice(0, -1);
+  const convs = hidden.filter((l) => l.kind === 'conv').length;
+  alignment.setShape(hidden.length, { model: s.model, names: hidden.map((l, k) => (l.kind === 'conv' ? `conv ${k + 1}` : `hidden ${k + 1 - convs}`)) });
+  const classes = s.data.classes;
+  confusion.setClasses(classes);
+  padBars.setClasses(classes);
+  const named = classes.some((c) => c.length > 1);
+  $('axes-key').textContent = named
+    ? 'rows: true class · columns: the network’s answer · '
+    : 'rows: true digit · columns: the network’s answer · ';
+  $('axes-key').append(Object.assign(document.createElement('span'), { className: 'c-mistake', textContent: 'red' }), ': mistakes');
+  $('digits-title').textContent = s.data.kind === 'cifar10' ? 'Test images' : 'Test digits';
+  document.body.dataset.data = s.data.kind;
+  document.body.dataset.model = s.model;
+  $('memory').textContent = `wasm memory ${(s.memoryBytes / 2 ** 20).toFixed(0)} MiB`;
 }
 
 // ---------------------------------------------------------------- readouts
@@ -215,12 +245,22 @@ function updatePlay() {
 /** The engine's own configuration, as it reports it (read back after every change). */
 function engineSays(config) {
   $('foot').dataset.engineConfig = JSON.stringify(config);
-  const layers = config.layers.join('-');
-  $('net-info').textContent = `network ${layers} · ${config.rule} · η ${+config.lr.toPrecision(4)} · p_b ${+config.p_baseline.toPrecision(4)} · batch ${config.batch_size}`;
+  const how = config.model === 'burstprop' || config.model === 'edn' ? config.model : config.rule;
+  const pb = config.p_baseline === undefined ? '' : ` · p_b ${+config.p_baseline.toPrecision(4)}`;
+  $('net-info').textContent = `network ${describeNet(config)} · ${how} · η ${+config.lr.toPrecision(4)}${pb} · batch ${config.batch_size}`;
+}
+
+/** `784-500-10`, or `1×28×28-c32k5s2-c64k3s2-f500-10` for a conv net (as the command line says it). */
+function describeNet(config) {
+  if (!config.conv?.length) return config.layers.join('-');
+  const [c, h, w] = config.input_shape;
+  return [`${c}×${h}×${w}`, ...config.conv.map((l) => `c${l.channels}k${l.kernel}s${l.stride}`),
+    ...config.layers.slice(1, -1).map((n) => `f${n}`), config.layers.at(-1)].join('-');
 }
 
 function onEngine(m) {
   engineSays(m.config);
+  setShape(m.shape);
   $('build-info').textContent = `Engine ${m.version} (Rust → WebAssembly, ${m.kernel} kernels) in a Web Worker`;
 }
 
@@ -252,15 +292,17 @@ function onEval(m) {
     $('r-acc').dataset.value = String(acc);
     $('r-acc').dataset.samples = String(samples);
     $('r-acc-scope').textContent = `${fmtInt(m.count)} test images`;
-    $('r-acc').title = `Every 5th image of the 10,000 MNIST test images, scored at ${fmtInt(samples)} samples`;
+    $('r-acc').title = shape?.data.kind === 'cifar10'
+      ? `The first ${fmtInt(m.count)} of the ${fmtInt(shape.data.test)} CIFAR-10 test images, scored at ${fmtInt(samples)} samples`
+      : `Every 5th image of the 10,000 MNIST test images, scored at ${fmtInt(samples)} samples`;
   } else {
     $('r-full').textContent = pct(acc);
     $('r-full').dataset.value = String(acc);
-    $('r-full-scope').textContent = m.progress.epochs_done ? `after epoch ${m.progress.epochs_done}` : '10,000';
-    $('r-full').title = `All 10,000 MNIST test images${m.progress.epochs_done ? `, after epoch ${m.progress.epochs_done}` : ''}`;
+    $('r-full-scope').textContent = m.progress.epochs_done ? `after epoch ${m.progress.epochs_done}` : fmtInt(m.count);
+    $('r-full').title = `All ${fmtInt(m.count)} ${DATA_NAMES[shape?.data.kind] ?? ''} test images${m.progress.epochs_done ? `, after epoch ${m.progress.epochs_done}` : ''}`;
   }
   confusion.update(m.confusion);
-  $('confusion-scope').textContent = `${m.scope === 'full' ? 'all 10,000' : fmtInt(m.count)} test images, at ${formatSamples(samples)} samples`;
+  $('confusion-scope').textContent = `${m.scope === 'full' ? `all ${fmtInt(m.count)}` : fmtInt(m.count)} test images, at ${formatSamples(samples)} samples`;
   if (m.strip.start === strip.start) strip.setPredictions(m.strip.preds);
   progress = m.progress;
   updateReadouts();
@@ -288,9 +330,18 @@ function syncControls() {
   form.elements.depth.value = String(state.hidden.length);
   form.elements.width.value = String(state.hidden.length ? Math.max(...state.hidden) : form.elements.width.value || 500);
   form.elements.width.disabled = state.hidden.length === 0;
-  form.elements.lr_q.disabled = !state.q_learning;
+  // Settings a model has no use for (Burstprop and EDN have no Q, EDN no p_b; neither a rule).
+  const unused = unusedBy(state.model);
+  for (const name of ['rule', 'p_baseline', 'q_mode', 'q_learning', 'lr_q']) {
+    form.elements[name].disabled = unused.has(name);
+    form.elements[name].closest('.field').classList.toggle('unused', unused.has(name));
+  }
+  form.elements.lr_q.disabled ||= !state.q_learning;
   const uneven = new Set(state.hidden).size > 1;
   form.elements.width.title = uneven ? `layers: ${state.hidden.join('-')}` : '';
+  $('hidden-legend').textContent = state.model.startsWith('conv') ? 'Dense layers after the conv layers' : 'Hidden layers';
+  // CIFAR-10 can be picked once it is loaded (the button loads it).
+  form.elements.data.querySelector('option[value="cifar10"]').textContent = cifarHeld ? 'CIFAR-10' : 'CIFAR-10 (load it first)';
 }
 
 /** Panels that make the page taller than a lecture slide's frame. */
@@ -298,7 +349,11 @@ const TALL_PANELS = ['intro', 'settings', 'draw', 'confusion', 'digits'];
 
 function applyVisibility() {
   const hidden = hiddenParts(state);
+  // The pad draws MNIST digits: it has nothing to say to a CIFAR-10 network.
+  if (state.data === 'cifar10') hidden.add('draw');
   document.querySelectorAll('[data-hide]').forEach((el) => { el.hidden = hidden.has(el.dataset.hide); });
+  network.setKernelsShown(!hidden.has('kernels'));
+  sendViews();
   document.body.classList.toggle('embed', state.embed);
   // An embed of the network and the curves (alignment too) fits its frame without scrolling
   // (style.css); one that shows more panels scrolls like the full page.
@@ -330,6 +385,19 @@ form.addEventListener('change', async (e) => {
     return;
   }
   dismiss(`control-${name}`);
+  if (name === 'data' && r.value === 'cifar10' && !cifarHeld) {
+    // Not loaded yet: ask for the file (the choice applies once it is read).
+    syncControls();
+    $('cifar-file').click();
+    return;
+  }
+  if (name === 'model' || name === 'data') {
+    // Another model or data set starts from its own settings (the authors'), same seed.
+    const model = name === 'model' ? r.value : state.model;
+    const data = name === 'data' ? r.value : state.data;
+    await applySettings({ ...defaults({ model, data }), seed: state.seed, embed: state.embed, autoplay: state.autoplay, hide: new Set(state.hide), show: new Set(state.show) });
+    return;
+  }
   await applySettings({ ...state, hide: new Set(state.hide), show: new Set(state.show), [name]: r.value });
 });
 
@@ -344,14 +412,16 @@ $('new-seed').addEventListener('click', async () => {
 });
 
 $('defaults').addEventListener('click', () => {
-  const d = defaults();
+  // The authors' settings of the model and data in use.
+  const d = defaults({ model: state.model, data: state.data });
   applySettings({ ...d, embed: state.embed, autoplay: state.autoplay, hide: new Set(state.hide), show: new Set(state.show) });
 });
 
 /** The live part of the engine configuration (setConfig keeps the weights). */
 function livePatch(s) {
   const c = engineConfig(s);
-  return { rule: c.rule, lr: c.lr, p_baseline: c.p_baseline, lr_q: c.lr_q, batch_size: c.batch_size };
+  const live = { burstccn: ['rule', 'lr', 'p_baseline', 'lr_q', 'batch_size'], burstprop: ['lr', 'p_baseline', 'batch_size'], edn: ['lr', 'batch_size'] }[c.model];
+  return Object.fromEntries(live.map((k) => [k, c[k]]));
 }
 
 let applying = Promise.resolve();
@@ -395,8 +465,13 @@ const confirmDialog = $('confirm');
 function confirmReset(names, next) {
   const labels = names.map((n) => param(n).label);
   const what = labels.length > 1 ? `${labels.slice(0, -1).join(', ')} and ${labels.at(-1)}` : labels[0];
-  $('confirm-text').textContent = `Changing the ${what} builds a new network with fresh weights (seed ${next.seed}). ` +
-    `The ${fmtInt(progress.total_samples)} samples of training so far will be lost; save the model first to keep them.`;
+  return confirmText(`Changing the ${what} builds a new network with fresh weights (seed ${next.seed}). ` +
+    `The ${fmtInt(progress.total_samples)} samples of training so far will be lost; save the model first to keep them.`);
+}
+
+/** Ask before building a new network; resolves to true when the user agrees. */
+function confirmText(text) {
+  $('confirm-text').textContent = text;
   confirmDialog.returnValue = '';
   confirmDialog.showModal();
   return new Promise((resolve) => {
@@ -412,20 +487,25 @@ async function resetNetwork(next) {
   updatePlay();
   curves.clear();
   alignment.clear();
+  let r;
   try {
-    engineSays((await call('reset', { config: engineConfig(next), gen })).config);
+    r = await call('reset', { config: engineConfig(next), gen });
   } catch (e) {
     gen = old;
     notify('error', `Could not build that network: ${e.message}`, 'reset-error');
     syncControls();
     return false;
   }
+  engineSays(r.config);
+  const dataChanged = shape?.data.kind !== r.shape.data.kind;
   state = next;
   progress = { total_samples: 0, epoch: 0, epochs_done: 0 };
   $('r-full').textContent = '–';
-  $('r-full-scope').textContent = '10,000';
+  $('r-full-scope').textContent = fmtInt(r.shape.data.test);
   dismiss('diverged');
-  setShape();
+  dismiss('reset-error');
+  setShape(r.shape);
+  if (dataChanged) await onDataChanged();
   lastTrainActivity = null;
   await showTestExample();
   if (drawPixels) predictDrawing();
@@ -434,8 +514,12 @@ async function resetNetwork(next) {
 }
 
 window.addEventListener('hashchange', () => {
-  const { state: next, notices } = parseHash(location.hash);
+  let { state: next, notices } = parseHash(location.hash);
   notifyLink(notices);
+  if (next.data === 'cifar10' && !cifarHeld) {
+    notify('warn', 'This link trains on CIFAR-10, which is not loaded: press “Use CIFAR-10” (or drop cifar-10-binary.tar.gz on the page) first. The rest of the link applies on MNIST.', 'link-cifar');
+    next = { ...next, ...defaults({ model: next.model, data: 'mnist' }), ...Object.fromEntries(['rule', 'seed', 'y_mode', 'q_mode'].map((k) => [k, next[k]])), data: 'mnist' };
+  }
   applySettings(next);
 });
 
@@ -585,12 +669,35 @@ setInterval(() => {
 async function loadStrip(start) {
   try {
     const r = await call('strip', { start, count: STRIP_COUNT });
-    strip.setImages(r);
+    strip.setImages(r, shape?.data.classes);
     $('strip-scope').textContent = `test images ${fmtInt(r.start + 1)}–${fmtInt(r.start + r.labels.length)} of the evaluation order`;
   } catch (e) {
     notify('error', e.message);
   }
 }
+
+/** The network now learns from other data: its test images, and what the readouts count. */
+async function onDataChanged() {
+  const d = shape.data;
+  subsetSize = d.kind === 'cifar10' ? Math.min(2000, d.test) : 2000;
+  const ready = d.kind === 'cifar10' || mnistTestReady;
+  $('r-acc-scope').textContent = ready ? `${fmtInt(subsetSize)} test images` : 'test set loading…';
+  curves.chart.plot.setSeries(2, { label: `test, ${fmtInt(subsetSize)} images` });
+  curves.chart.plot.setSeries(3, { label: `test, all ${fmtInt(d.test)} (epoch end)` });
+  $('strip-prev').disabled = $('strip-next').disabled = !ready;
+  strip.start = 0;
+  if (ready) await loadStrip(0);
+}
+
+/** Tell the worker whether to copy activity for the network view (none while it is not shown). */
+let viewsSent = null;
+function sendViews() {
+  const on = !$('panel-network').hidden && !document.hidden;
+  if (on === viewsSent) return;
+  viewsSent = on;
+  worker.postMessage({ type: 'views', on });
+}
+document.addEventListener('visibilitychange', sendViews);
 $('strip-prev').addEventListener('click', () => loadStrip((strip.start ?? 0) - STRIP_COUNT));
 $('strip-next').addEventListener('click', () => loadStrip((strip.start ?? 0) + STRIP_COUNT));
 
@@ -612,7 +719,9 @@ $('save').addEventListener('click', async () => {
     const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
     const a = document.createElement('a');
     a.href = url;
-    a.download = `burstccn-784-${state.hidden.join('-') || 'x'}-10-${progress.total_samples}-samples.snap`;
+    const cfg = JSON.parse($('foot').dataset.engineConfig);
+    const name = cfg.model && cfg.model !== 'burstccn' ? `${cfg.model}-` : 'burstccn-';
+    a.download = `${name}${describeNet(cfg).replace(/×/g, 'x')}-${progress.total_samples}-samples.snap`;
     document.body.append(a);
     a.click();
     a.remove();
@@ -648,20 +757,108 @@ async function loadModel(file) {
   }
   dismiss('load-error');
   engineSays(r.config);
+  const dataChanged = shape?.data.kind !== r.shape.data.kind;
   state = fromEngineConfig(state, r.config);
   progress = r.progress;
   curves.clear();
   alignment.clear();
-  setShape();
+  setShape(r.shape);
   writeHash();
   syncControls();
+  applyVisibility();
   $('r-full').textContent = '–';
-  $('r-full-scope').textContent = '10,000';
+  $('r-full-scope').textContent = fmtInt(r.shape.data.test);
+  if (dataChanged) await onDataChanged();
   lastTrainActivity = null;
   await showTestExample();
   if (drawPixels) predictDrawing();
   updateReadouts();
-  notify('info', `Loaded “${file.name}”: ${state.hidden.length ? `784-${state.hidden.join('-')}-10` : '784-10'}, ${fmtInt(progress.total_samples)} samples of training.`, 'loaded');
+  // A conv stack the page does not offer trains and is drawn as it is; Reset would build the page's.
+  const odd = knownStack(r.config) ? '' : ' Its conv layers are not one of the page’s: Reset would build the page’s instead.';
+  notify('info', `Loaded “${file.name}”: ${r.config.model && r.config.model !== 'burstccn' ? `${r.config.model} ` : ''}${describeNet(r.config)}, ${fmtInt(progress.total_samples)} samples of training.${odd}`, 'loaded');
+}
+
+// ---------------------------------------------------------------- CIFAR-10 from a file
+// The official cifar-10-binary.tar.gz (or its six .bin files), from the button or dropped on
+// the page: the worker streams it into the engine (cifar.js); the current network is kept
+// until it is in, and kept on any error.
+$('use-cifar').addEventListener('click', () => $('cifar-file').click());
+$('cifar-file').addEventListener('change', (e) => {
+  const files = [...e.target.files];
+  e.target.value = '';
+  if (files.length) useCifar(files);
+});
+let dragDepth = 0;
+const cifarAllowed = () => !hiddenParts(state).has('cifar') && phase === 'ready';
+document.addEventListener('dragenter', (e) => {
+  if (!cifarAllowed() || !e.dataTransfer?.types.includes('Files')) return;
+  dragDepth += 1;
+  document.body.classList.add('dragging');
+});
+document.addEventListener('dragleave', () => {
+  dragDepth = Math.max(0, dragDepth - 1);
+  if (!dragDepth) document.body.classList.remove('dragging');
+});
+document.addEventListener('dragover', (e) => {
+  if (cifarAllowed() && e.dataTransfer?.types.includes('Files')) e.preventDefault();
+});
+document.addEventListener('drop', (e) => {
+  dragDepth = 0;
+  document.body.classList.remove('dragging');
+  if (!cifarAllowed() || !e.dataTransfer?.files.length) return;
+  e.preventDefault();
+  useCifar([...e.dataTransfer.files]);
+});
+
+let cifarLoading = false;
+async function useCifar(files) {
+  if (cifarLoading || phase !== 'ready') return;
+  const names = files.map((f) => f.name).join(', ');
+  const model = ['mlp', 'conv', 'conv-paper'].includes(state.model) ? (state.model === 'mlp' ? 'conv' : state.model) : 'conv';
+  const next = { ...defaults({ model, data: 'cifar10' }), seed: state.seed, embed: state.embed, autoplay: state.autoplay, hide: new Set(state.hide), show: new Set(state.show) };
+  if (progress.total_samples > 0 && !(await confirmText(`Training on CIFAR-10 builds a new network with fresh weights (seed ${next.seed}). ` +
+    `The ${fmtInt(progress.total_samples)} samples of training so far will be lost; save the model first to keep them.`))) return;
+  cifarLoading = true;
+  if (running) {
+    running = false;
+    worker.postMessage({ type: 'pause' });
+    updatePlay();
+  }
+  dismiss('cifar-error');
+  const status = $('cifar-status');
+  status.hidden = false;
+  status.textContent = `Reading ${names}…`;
+  document.body.classList.add('reading-cifar');
+  let r;
+  try {
+    r = await call('load-cifar', { files });
+  } catch (e) {
+    status.hidden = true;
+    notify('error', `Could not use ${names}: ${e.message}. The current network is kept.`, 'cifar-error');
+    return;
+  } finally {
+    cifarLoading = false;
+    document.body.classList.remove('reading-cifar');
+  }
+  cifarHeld = { train: r.train, test: r.test, bytes: r.bytes };
+  status.textContent = `CIFAR-10: ${fmtInt(r.train)} training and ${fmtInt(r.test)} test images, ${megabytes(r.bytes)} held (read in ${r.seconds.toFixed(1)} s); wasm memory ${(r.memoryBytes / 2 ** 20).toFixed(0)} MiB.`;
+  status.dataset.bytes = String(r.bytes);
+  status.dataset.memory = String(r.memoryBytes);
+  syncControls();
+  applying = applying.then(async () => {
+    if (await resetNetwork(next)) {
+      writeHash();
+      syncControls();
+      applyVisibility();
+    }
+  });
+  await applying;
+}
+
+function onCifarProgress(m) {
+  const status = $('cifar-status');
+  status.hidden = false;
+  status.textContent = `Reading CIFAR-10… ${megabytes(m.read)} of ${megabytes(m.total)} (${megabytes(m.held)} of images so far)`;
 }
 
 // ---------------------------------------------------------------- share / embed
@@ -687,21 +884,24 @@ wireShareDialog(shareDialog, $('share'), fillShare, writeHash);
 
 // ---------------------------------------------------------------- start
 async function start() {
+  if (state.data === 'cifar10') {
+    // A link cannot bring CIFAR-10 along (the page has no right to ship it): MNIST until it is given.
+    notify('warn', 'This link trains on CIFAR-10, which the page cannot download: press “Use CIFAR-10” (or drop cifar-10-binary.tar.gz on the page) to give it the file. Until then it trains on MNIST.', 'link-cifar');
+    state = { ...state, ...defaults({ model: state.model, data: 'mnist' }), rule: state.rule, seed: state.seed, hide: state.hide, show: state.show, embed: state.embed, autoplay: state.autoplay, data: 'mnist' };
+  }
   syncControls();
   applyVisibility();
   writeHash();
-  setShape();
   setPhase('starting');
   if (matchMedia('(max-width: 760px)').matches) setSettingsOpen(false);
   let sent = JSON.stringify(engineConfig(state));
   const initial = call('init', { config: engineConfig(state) }).catch(async (e) => {
     // A setting the engine refuses (the page checks ranges too, but the engine has the last word).
     notify('warn', `Link: ${e.message}; using the authors' settings instead`, 'init-config');
-    const d = defaults();
+    const d = defaults({ model: state.model, data: state.data });
     state = { ...d, embed: state.embed, autoplay: state.autoplay, hide: state.hide, show: state.show };
     syncControls();
     writeHash();
-    setShape();
     sent = JSON.stringify(engineConfig(state));
     return call('init', { config: engineConfig(state) });
   });
@@ -726,8 +926,9 @@ async function start() {
   if (JSON.stringify(engineConfig(state)) !== sent) {
     try {
       gen += 1;
-      engineSays((await call('reset', { config: engineConfig(state), gen })).config);
-      setShape();
+      const r = await call('reset', { config: engineConfig(state), gen });
+      engineSays(r.config);
+      setShape(r.shape);
     } catch (e) {
       notify('error', `Could not build that network: ${e.message}`, 'reset-error');
     }
@@ -753,8 +954,10 @@ function onDataProgress(m) {
   $('loading').hidden = Boolean(m.done);
 }
 
-/** The test set is in: from now on the readouts are scores. */
+/** MNIST's test set is in: from now on its readouts are scores. */
 async function onTestReady(m) {
+  mnistTestReady = true;
+  if (shape?.data.kind === 'cifar10') return; // a CIFAR-10 network: its test set is there already
   subsetSize = m.subset;
   $('r-acc-scope').textContent = `${fmtInt(subsetSize)} test images`;
   $('r-full-scope').textContent = '10,000';

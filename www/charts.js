@@ -211,31 +211,46 @@ export class LearningCurves {
   }
 }
 
-export const MEASURES = [
-  { key: 'angle_bp', name: 'BurstCCN vs backprop', dash: undefined, html: '<span class="long">BurstCCN </span>vs backprop' },
-  { key: 'angle_fa', name: 'BurstCCN vs feedback alignment', dash: [7, 5], html: '<span class="long">BurstCCN </span>vs <span class="long">feedback alignment</span><span class="short">FA</span>' },
-  { key: 'angle_yq', name: 'Y vs Q', dash: [2, 4], html: 'Y vs Q' },
-];
+/** The angles measured: the model's update to backprop's and to FA's; BurstCCN's Y to its Q. */
+export function measures(model = 'burstccn') {
+  const name = { burstccn: 'BurstCCN', burstprop: 'Burstprop', edn: 'EDN' }[model] ?? model;
+  const list = [
+    { key: 'angle_bp', name: `${name} vs backprop`, dash: undefined, html: `<span class="long">${name} </span>vs backprop` },
+    { key: 'angle_fa', name: `${name} vs feedback alignment`, dash: [7, 5], html: `<span class="long">${name} </span>vs <span class="long">feedback alignment</span><span class="short">FA</span>` },
+  ];
+  // Only BurstCCN has Q.
+  if (model === 'burstccn') list.push({ key: 'angle_yq', name: 'Y vs Q', dash: [2, 4], html: 'Y vs Q' });
+  return list;
+}
+export const MEASURES = measures();
 
-/** Per hidden layer: angle of BurstCCN's ΔW to backprop's and to FA's, and between Y and Q. */
+/** Per hidden layer: angle of the model's ΔW to backprop's and to FA's, and between Y and Q. */
 export class AlignmentChart {
   constructor(root, legendRoot) {
     this.root = root;
     this.legendRoot = legendRoot;
+    this.key = '';
     this.hiddenCount = -1;
     this.visible = new Set(MEASURES.map((m) => m.key));
   }
 
-  setShape(hiddenCount) {
-    if (hiddenCount === this.hiddenCount) return;
+  /** The hidden layers' names (`hidden 1`, or `conv 1` …) and the model, whose angles are drawn. */
+  setShape(hiddenCount, { model = 'burstccn', names = null } = {}) {
+    const layerNames = names ?? Array.from({ length: hiddenCount }, (_, k) => `hidden ${k + 1}`);
+    const key = JSON.stringify([model, layerNames]);
+    if (key === this.key) return;
+    this.key = key;
     this.hiddenCount = hiddenCount;
+    this.model = model;
+    this.names = layerNames;
+    this.measures = measures(model);
     this.root.replaceChildren();
     const series = [{ label: 'samples', value: (u, v) => (v == null ? '–' : formatSamples(v)) }];
     this.columns = [];
-    MEASURES.forEach((m) => {
+    this.measures.forEach((m) => {
       for (let k = 0; k < hiddenCount; k++) {
         series.push({
-          label: `hidden ${k + 1}: ${m.name}`, stroke: LAYER_COLORS[k % LAYER_COLORS.length], width: 2, dash: m.dash,
+          label: `${layerNames[k]}: ${m.name}`, stroke: LAYER_COLORS[k % LAYER_COLORS.length], width: 2, dash: m.dash,
           spanGaps: true, points: { show: false }, show: this.visible.has(m.key),
           value: (u, v) => (v == null ? '–' : `${v.toFixed(1)}°`),
         });
@@ -270,10 +285,13 @@ export class AlignmentChart {
   renderLegend() {
     // (.long / .short: the full words, or the few a frame-filling embed has room for.)
     const layers = (this.hiddenCount ? '<span class="al-layer short">layer</span>' : '') +
-      Array.from({ length: this.hiddenCount }, (_, k) => `<span class="al-layer"><i data-k="${k}"></i><span class="long">hidden </span>${k + 1}</span>`).join('');
+      this.names.map((n, k) => {
+        const [kind, number] = n.split(' ');
+        return `<span class="al-layer"><i data-k="${k}"></i><span class="${kind === 'hidden' ? 'long' : ''}">${kind} </span>${number}</span>`;
+      }).join('');
     const ref = `<span class="al-layer" title="90°: the two updates are unrelated"><svg width="22" height="8" aria-hidden="true"><line x1="0" y1="4" x2="22" y2="4" stroke="${COLOR.muted}" stroke-width="1.5" stroke-dasharray="5 5"/></svg> 90° <span class="long">= </span>unrelated</span>`;
     this.legendRoot.innerHTML = `<div class="al-layers">${layers}${ref}</div><div class="al-measures" role="group" aria-label="angles shown">` +
-      MEASURES.map((m) => `<button type="button" class="al-measure" data-measure="${m.key}" aria-pressed="${this.visible.has(m.key)}" title="${m.name}" aria-label="${m.name}">` +
+      this.measures.map((m) => `<button type="button" class="al-measure" data-measure="${m.key}" aria-pressed="${this.visible.has(m.key)}" title="${m.name}" aria-label="${m.name}">` +
         `<svg width="28" height="8" aria-hidden="true"><line x1="0" y1="4" x2="28" y2="4" stroke="${COLOR.ink}" stroke-width="2" ${m.dash ? `stroke-dasharray="${m.dash.join(' ')}"` : ''}/></svg><span>${m.html}</span></button>`).join('') +
       '</div>';
     // Colours through the CSSOM (the CSP allows no style attributes).

@@ -47,6 +47,7 @@ test('bad values fall back to the defaults and are named', () => {
 
 test('engine configuration: the authors’ notebook by default; Q learning off means lr_q = 0', () => {
   assert.deepEqual(engineConfig(defaults()), {
+    model: 'burstccn', input_shape: null, conv: [],
     layers: [784, 500, 500, 500, 10], rule: 'burstccn', lr: 0.3, p_baseline: 0.5, y_mode: 'random', y_scale: 0.5,
     q_mode: 'symmetric_init', lr_q: 0.000731, batch_size: 32, seed: 1,
   });
@@ -62,8 +63,44 @@ test('engine configuration: the authors’ notebook by default; Q learning off m
 test('embed hides the chrome unless a link shows it again', () => {
   const { state } = parseHash('#embed=1&draw_hide=0&lr_hide=1');
   const hidden = hiddenParts(state);
-  for (const name of ['settings', 'intro', 'share', 'model', 'confusion', 'digits', 'lr']) assert.ok(hidden.has(name), name);
-  for (const name of ['draw', 'network', 'curves']) assert.ok(!hidden.has(name), name);
+  for (const name of ['settings', 'intro', 'share', 'snapshot', 'cifar', 'kernels', 'confusion', 'digits', 'lr']) assert.ok(hidden.has(name), name);
+  for (const name of ['draw', 'network', 'curves', 'model']) assert.ok(!hidden.has(name), name);
+  // The model choice hides like any setting.
+  assert.ok(hiddenParts(parseHash('#model=conv&model_hide=1&data_hide=1').state).has('model'));
+});
+
+test('model=conv: the MNIST conv net with its own defaults (the engine preset mnist-conv)', () => {
+  const { state, notices } = parseHash('#model=conv');
+  assert.deepEqual(notices, []);
+  assert.equal(state.model, 'conv');
+  assert.deepEqual(engineConfig(state), {
+    model: 'burstccn', input_shape: [1, 28, 28],
+    conv: [{ channels: 32, kernel: 5, stride: 2 }, { channels: 64, kernel: 3, stride: 2 }],
+    layers: [64 * 5 * 5, 500, 10], rule: 'burstccn', lr: 0.5, p_baseline: 0.5, y_mode: 'random', y_scale: 1,
+    q_mode: 'symmetric_init', lr_q: 0, batch_size: 16, seed: 1,
+  });
+  // A setting given in the link wins over the model's default; a bad one falls back to the model's.
+  assert.equal(parseHash('#model=conv&lr=0.2').state.lr, 0.2);
+  const bad = parseHash('#lr=abc&model=conv&batch_size=0');
+  assert.equal(bad.state.lr, 0.5);
+  assert.equal(bad.state.batch_size, 16);
+  assert.match(bad.notices.map((n) => n.message).join('\n'), /lr=abc is not a number; using the default 0\.5/);
+  // The last model named wins, as for any key; a bad model is the MLP, named in a notice.
+  assert.equal(parseHash('#model=conv&model=mlp').state.lr, 0.3);
+  const odd = parseHash('#model=%3Cscript%3E&lr=abc');
+  assert.equal(odd.state.model, 'mlp');
+  assert.equal(odd.state.lr, 0.3);
+  assert.ok(odd.notices.some((n) => n.message.includes('model=<script>')));
+  // CIFAR-10: the conv net at the authors' command-line settings, 3 × 32 × 32 in.
+  const c = engineConfig(parseHash('#model=conv&data=cifar10').state);
+  assert.deepEqual([c.input_shape, c.layers, c.lr, c.batch_size], [[3, 32, 32], [64 * 6 * 6, 500, 10], 0.1, 32]);
+  // A conv snapshot's configuration reads back as model=conv.
+  const back = fromEngineConfig(defaults(), engineConfig(state));
+  assert.equal(back.model, 'conv');
+  assert.equal(back.data, 'mnist');
+  assert.deepEqual(back.hidden, [500]);
+  // Round trips: a conv state's hash parses back to the same state.
+  assert.deepEqual(parseHash(toHash(state)).state, state);
 });
 
 // Random and hostile links: never a throw, always a valid state, problems told in plain text.
