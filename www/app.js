@@ -213,6 +213,7 @@ function setShape(s = shape) {
     : 'rows: true digit · columns: the network’s answer · ';
   $('axes-key').append(Object.assign(document.createElement('span'), { className: 'c-mistake', textContent: 'red' }), ': mistakes');
   $('digits-title').textContent = s.data.kind === 'cifar10' ? 'Test images' : 'Test digits';
+  $('strip-key').firstChild.textContent = s.data.kind === 'cifar10' ? 'Each image shows the network’s answer; ' : 'Each digit shows the network’s answer; ';
   document.body.dataset.data = s.data.kind;
   document.body.dataset.model = s.model;
   $('memory').textContent = `wasm memory ${(s.memoryBytes / 2 ** 20).toFixed(0)} MiB`;
@@ -261,7 +262,10 @@ function describeNet(config) {
 function onEngine(m) {
   engineSays(m.config);
   setShape(m.shape);
-  $('build-info').textContent = `Engine ${m.version} (Rust → WebAssembly, ${m.kernel} kernels) in a Web Worker`;
+  // Which build and how many threads (the threaded one only where the page is cross-origin isolated).
+  const where = m.threads > 1 ? `on ${m.threads} threads (the threaded build: this page is cross-origin isolated)` : 'in a Web Worker, on 1 thread';
+  $('build-info').textContent = `Engine ${m.version} (Rust → WebAssembly, ${m.kernel} kernels) ${where}`;
+  Object.assign($('build-info').dataset, { build: m.build || '', threads: String(m.threads || 1) });
 }
 
 function onTick(m) {
@@ -500,8 +504,7 @@ async function resetNetwork(next) {
   const dataChanged = shape?.data.kind !== r.shape.data.kind;
   state = next;
   progress = { total_samples: 0, epoch: 0, epochs_done: 0 };
-  $('r-full').textContent = '–';
-  $('r-full-scope').textContent = fmtInt(r.shape.data.test);
+  clearScores(r.shape);
   dismiss('diverged');
   dismiss('reset-error');
   setShape(r.shape);
@@ -676,14 +679,26 @@ async function loadStrip(start) {
   }
 }
 
+/**
+ * A new network: its scores are not known yet (its first comes from the worker shortly; the
+ * old network's, in flight, are dropped by their `gen`).
+ */
+function clearScores(s) {
+  for (const id of ['r-acc', 'r-full']) {
+    $(id).textContent = '–';
+    delete $(id).dataset.value;
+    delete $(id).dataset.samples;
+  }
+  $('r-full-scope').textContent = fmtInt(s.data.test);
+}
+
 /** The network now learns from other data: its test images, and what the readouts count. */
 async function onDataChanged() {
   const d = shape.data;
   subsetSize = d.kind === 'cifar10' ? Math.min(2000, d.test) : 2000;
   const ready = d.kind === 'cifar10' || mnistTestReady;
   $('r-acc-scope').textContent = ready ? `${fmtInt(subsetSize)} test images` : 'test set loading…';
-  curves.chart.plot.setSeries(2, { label: `test, ${fmtInt(subsetSize)} images` });
-  curves.chart.plot.setSeries(3, { label: `test, all ${fmtInt(d.test)} (epoch end)` });
+  curves.setLabels(`test, ${fmtInt(subsetSize)} images`, `test, all ${fmtInt(d.test)} (epoch end)`);
   $('strip-prev').disabled = $('strip-next').disabled = !ready;
   strip.start = 0;
   if (ready) await loadStrip(0);
@@ -766,8 +781,7 @@ async function loadModel(file) {
   writeHash();
   syncControls();
   applyVisibility();
-  $('r-full').textContent = '–';
-  $('r-full-scope').textContent = fmtInt(r.shape.data.test);
+  clearScores(r.shape);
   if (dataChanged) await onDataChanged();
   lastTrainActivity = null;
   await showTestExample();
@@ -834,7 +848,10 @@ async function useCifar(files) {
     r = await call('load-cifar', { files });
   } catch (e) {
     status.hidden = true;
-    notify('error', `Could not use ${names}: ${e.message}. The current network is kept.`, 'cifar-error');
+    // The engine's words name the file already when there is one.
+    let why = e.message.replace(/^bad data file: /, '');
+    if (files.length === 1 && why.startsWith(`${files[0].name}: `)) why = why.slice(files[0].name.length + 2);
+    notify('error', `Could not use ${names}: ${why}. The current network is kept.`, 'cifar-error');
     return;
   } finally {
     cifarLoading = false;

@@ -122,7 +122,8 @@ class Chart {
  * fixed subset, and the full test set at each epoch end. `mode` is 'error' or 'loss'.
  */
 export class LearningCurves {
-  constructor(root, { subsetLabel }) {
+  constructor(root, { subsetLabel, fullLabel = 'test, all 10,000 (epoch end)' }) {
+    this.labels = { subset: subsetLabel, full: fullLabel };
     this.mode = 'error';
     this.log = false;
     this.bucket = { samples: 0, wrong: 0, sse: 0 };
@@ -138,8 +139,8 @@ export class LearningCurves {
         { label: 'samples', value: (u, v) => (v == null ? '–' : formatSamples(v)) },
         // Compact (a frame-filling embed): labels short enough for one line of legend.
         series(compact ? 'training' : 'training (running)', COLOR.eventLight, { width: 1.5, value: fmt }),
-        series(compact ? 'test subset' : subsetLabel, COLOR.event, { width: 2.5, points: { show: true, size: compact ? 4 : 5, fill: COLOR.event }, value: fmt }),
-        series(compact ? 'full test set' : 'test, all 10,000 (epoch end)', COLOR.ink, { width: 0, paths: () => null, points: { show: true, size: compact ? 8 : 10, width: 2, fill: '#fff', stroke: COLOR.ink }, value: fmt }),
+        series(compact ? 'test subset' : this.labels.subset, COLOR.event, { width: 2.5, points: { show: true, size: compact ? 4 : 5, fill: COLOR.event }, value: fmt }),
+        series(compact ? 'full test set' : this.labels.full, COLOR.ink, { width: 0, paths: () => null, points: { show: true, size: compact ? 8 : 10, width: 2, fill: '#fff', stroke: COLOR.ink }, value: fmt }),
       ],
       legend: { live: false },
       cursor: { drag: { x: false, y: false } },
@@ -186,6 +187,13 @@ export class LearningCurves {
       this.rows.error = this.rows.error.filter((r, i) => i % 2 === 0 || r[3] != null);
       this.rows.loss = this.rows.loss.filter((r, i) => i % 2 === 0 || r[3] != null);
     }
+  }
+
+  /** The test series' names (the data set's sizes). */
+  setLabels(subset, full) {
+    if (subset === this.labels.subset && full === this.labels.full) return;
+    this.labels = { subset, full };
+    this.redrawAll();
   }
 
   setLog(log) {
