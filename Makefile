@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help setup build wasm demo serve dist test test-native test-wasm test-page test-stress bench bench-native bench-startup soak train clean
+.PHONY: help setup build wasm wasm-threads demo serve dist test test-native test-wasm test-page test-stress bench bench-native bench-startup soak train clean
 
 WASM_FEATURES := --no-default-features --features wasm
 export CHROMEDRIVER ?= /usr/bin/chromedriver
@@ -23,18 +23,25 @@ build: setup
 wasm: setup
 	scripts/build-wasm.sh
 
-demo: wasm serve
+# The threaded build (pkg-threads/: wasm threads + relaxed SIMD, nightly -Z build-std), loaded
+# only where the page is cross-origin isolated. About 4 minutes from clean on 2 cores.
+wasm-threads: setup
+	scripts/build-wasm-threads.sh
 
+demo: wasm wasm-threads serve
+
+# Cross-origin isolated (COOP/COEP/CORP), so the page trains on every core.
 serve:
-	node www/serve.mjs --port 8080
+	node www/serve.mjs --port 8080 --isolated
 
 # A self-contained static site in dist/ for any static host, with `_headers` (Netlify /
-# Cloudflare Pages syntax) giving the Content-Security-Policy, nosniff and the data's caching;
-# other hosts: see the README, "Hosting it".
-dist: wasm
+# Cloudflare Pages syntax) giving the Content-Security-Policy, nosniff, cross-origin isolation
+# (COOP/COEP/CORP: the threaded engine) and the data's caching; other hosts: see the README,
+# "Hosting it".
+dist: wasm wasm-threads
 	rm -rf dist && mkdir -p dist/data dist/vendor
 	cp www/*.html www/*.css dist/ && cp $(filter-out www/serve.mjs,$(wildcard www/*.js)) dist/
-	cp -r pkg pkg-relaxed dist/ && rm -f dist/pkg*/.gitignore
+	cp -r pkg pkg-relaxed pkg-threads dist/ && rm -f dist/pkg*/.gitignore
 	cp target/www-data/*.gz dist/data/
 	cp -r node_modules/uplot/dist dist/vendor/uplot
 	cp -r node_modules/wasm-feature-detect/dist dist/vendor/wasm-feature-detect
@@ -61,12 +68,12 @@ test-native:
 
 # Browser (scalar wasm, simd128, relaxed-simd in a Web Worker) and native, one JSON summary.
 # The page, served exactly as `make demo` serves it, in headless Chromium (Playwright).
-test-page: wasm
+test-page: wasm wasm-threads
 	npm run --silent test:page
 
 # The page suites N times (default 10) with one core kept busy; prints the pass count per test.
 N ?= 10
-test-stress: wasm
+test-stress: wasm wasm-threads
 	N=$(N) scripts/stress.sh
 
 # Fuzzing (cargo-fuzz on the nightly toolchain, libFuzzer): each fuzz/ target for SECONDS
@@ -84,6 +91,7 @@ fuzz-smoke: setup
 
 bench: build
 	BUILD_SCALAR=1 scripts/build-wasm.sh
+	scripts/build-wasm-threads.sh
 	node bench/run.mjs
 
 bench-native: build

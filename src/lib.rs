@@ -16,6 +16,8 @@
 //! probability, burst rate, apical potential, baseline burst probability).
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
+// The threaded wasm build (nightly, shared memory) sleeps its pool workers with atomic wait.
+#![cfg_attr(all(target_arch = "wasm32", target_feature = "atomics"), feature(stdarch_wasm_atomic_wait))]
 
 extern crate alloc;
 
@@ -36,6 +38,8 @@ pub mod train;
 pub mod wasm;
 #[cfg(all(feature = "wasm", target_arch = "wasm32"))]
 pub mod wasm_dynamics;
+#[cfg(all(feature = "threads", target_arch = "wasm32"))]
+pub mod wasm_threads;
 
 pub use error::Error;
 pub use model::{Config, FeedbackMode, Network, Rule};

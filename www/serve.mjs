@@ -1,7 +1,7 @@
 // Serves the demo exactly as `make demo` does: the page from www/, the wasm builds from
-// pkg/ and pkg-relaxed/, MNIST (gzipped at build time) from data/, uPlot from node_modules,
+// pkg/, pkg-relaxed/ and pkg-threads/, MNIST (gzipped at build time) from data/, uPlot from node_modules,
 // with the headers a host should send (see SECURITY_HEADERS and the caching rules below).
-// Usage: node www/serve.mjs [--port 8080] [--isolated]   (--isolated adds COOP/COEP headers)
+// Usage: node www/serve.mjs [--port 8080] [--isolated]   (--isolated: COOP/COEP/CORP, see ISOLATION_HEADERS)
 //        node www/serve.mjs --headers-file                (prints dist/_headers for static hosts)
 // `--port 0` picks a free port; the first line printed names the one in use (the tests read it).
 import http from 'node:http';
@@ -39,6 +39,20 @@ export const SECURITY_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
 };
 
+/**
+ * Cross-origin isolation (`make demo`, `make dist`): the page may then share memory between
+ * workers (SharedArrayBuffer), so it loads the threaded engine (threads.js). COOP keeps other
+ * origins' windows out of its browsing context group, COEP lets it load only resources that
+ * agree to it, and CORP is that agreement for our own files (same-origin: no other site may
+ * embed them as subresources). Embedding the page in an iframe still works from any page
+ * without these headers (it then runs the single-worker build, as it always did).
+ */
+export const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
 // Caching: every response carries a validator (ETag and Last-Modified), so a second visit
 // downloads nothing it already has. The page, its scripts and the wasm builds revalidate on
 // each visit (`no-cache`: a 304 when unchanged; their names carry no version, so a longer
@@ -52,7 +66,8 @@ export function headersFile() {
   const lines = (h) => Object.entries(h).map(([k, v]) => `  ${k}: ${v}`).join('\n');
   return `# Headers for a static host (Netlify / Cloudflare Pages syntax); written by \`make dist\`.\n` +
     `# No framing restriction on purpose: lecture pages embed the demo in iframes.\n` +
-    `/*\n${lines(SECURITY_HEADERS)}\n` +
+    `# Cross-origin isolation: the threaded engine on every core (without it: one core).\n` +
+    `/*\n${lines(SECURITY_HEADERS)}\n${lines(ISOLATION_HEADERS)}\n` +
     `# MNIST never changes (everything else keeps the host's default: revalidate each visit).\n` +
     `/data/*\n${lines({ 'Cache-Control': DATA_CACHE })}\n`;
 }
@@ -62,6 +77,7 @@ const mounts = [
   ['/pkg/', sirv(path.join(root, 'pkg'), opts)],
   ['/pkg-relaxed/', sirv(path.join(root, 'pkg-relaxed'), opts)],
   ['/pkg-scalar/', sirv(path.join(root, 'pkg-scalar'), opts)],
+  ['/pkg-threads/', sirv(path.join(root, 'pkg-threads'), opts)],
   ['/data/', serveData(path.join(root, 'target', 'www-data'))],
   ['/vendor/uplot/', sirv(path.join(root, 'node_modules', 'uplot', 'dist'), opts)],
   ['/vendor/wasm-feature-detect/', sirv(path.join(root, 'node_modules', 'wasm-feature-detect', 'dist'), opts)],
@@ -103,10 +119,7 @@ export function createHandler({ isolated = false, extra = [] } = {}) {
   const all = [...extra.map(([prefix, dir]) => [prefix, sirv(dir, opts)]), ...mounts];
   return (req, res) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
-    if (isolated) {
-      res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-      res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
-    }
+    if (isolated) for (const [k, v] of Object.entries(ISOLATION_HEADERS)) res.setHeader(k, v);
     compress(req, res, () => route(req, res));
   };
   function route(req, res) {

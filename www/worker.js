@@ -155,13 +155,14 @@ async function handle(msg) {
 }
 
 async function init(config) {
-  wasm = await loadEngineModule();
+  // The threaded build where the page is cross-origin isolated (threads.js), else one thread.
+  wasm = await loadEngineModule({ threads: true });
   engine = new wasm.Engine(config);
   kernel = engine.kernelName();
   const info = wasm.buildInfo();
   const cfg = engine.getConfig();
   describe();
-  post({ type: 'engine', kernel, version: info.version, config: cfg, shape });
+  post({ type: 'engine', kernel, version: info.version, config: cfg, shape, build: wasm.build, threads: wasm.threads });
   engineExists();
   return { value: { config: cfg, shape } };
 }
@@ -389,6 +390,7 @@ function sendTick(report, now) {
     rate: rateWindow.length > 1 ? rate : null,
     diagnostics: report.diagnostics || null,
     kernel,
+    memoryBytes: wasm.Engine.memoryBytes(),
   };
   const transfer = [];
   if (viewsOn && (now - lastActivityAt >= ACTIVITY_EVERY_MS || !running)) {

@@ -323,6 +323,8 @@ pub fn available() -> alloc::vec::Vec<&'static str> {
                 "scalar" => "scalar-threads",
                 "avx2" => "avx2-threads",
                 "avx512" => "avx512-threads",
+                "simd128" => "simd128-threads",
+                "relaxed-simd" => "relaxed-simd-threads",
                 _ => continue,
             });
         }
