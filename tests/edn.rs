@@ -370,6 +370,9 @@ fn the_authors_defaults_diverge_on_wide_layers_and_stop_cleanly() {
         assert!(steps < 200, "the authors' defaults did not diverge in 200 steps");
     };
     assert!(matches!(err, Error::Diverged(_)), "{err}");
+    // The message says why and what keeps it stable: η_IP below 2/m for m = 500 interneurons.
+    let msg = err.to_string();
+    assert!(msg.contains("η_IP = 0.2 on 500 interneurons") && msg.contains("2/500 = 0.0040 (--lr-interneuron)"), "{msg}");
     assert_eq!(m.progress().0, steps as u64);
     let snapshot = snapshot::to_json(&m);
     assert!(snapshot::model_from_json(&snapshot).is_ok(), "the last good state is finite and loads");

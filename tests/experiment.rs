@@ -156,3 +156,40 @@ fn experiments_emit_jobs_for_a_scheduler() {
     assert_eq!(c["not_started"].as_array().unwrap().len(), 15);
     assert!(std::fs::read_to_string(out.join("table1.md")).unwrap().contains("| BurstCCN | 0 of 3 |"));
 }
+
+/// Burstprop and EDN run with the settings the table notes give (the authors' defaults learn
+/// at 71 % error after an epoch, or diverge), unless `--authors-defaults`; a flag after `--`
+/// replaces the model's own setting instead of being refused as given twice.
+#[test]
+fn comparison_models_run_with_the_settings_the_notes_give() {
+    let jobs_of = |name: &str, extra: &[&str]| {
+        let out = scratch(name);
+        let mut args = vec!["experiment", "table1", "--seeds", "1", "--out", out.to_str().unwrap(), "--emit", "parallel"];
+        args.extend_from_slice(extra);
+        ok(&burstccn(&args));
+        ok(&burstccn(&["sweep", "collect", out.to_str().unwrap()]));
+        let jobs = std::fs::read_to_string(out.join("jobs.txt")).unwrap();
+        let md = std::fs::read_to_string(out.join("table1.md")).unwrap();
+        (jobs, md)
+    };
+    let line = |jobs: &str, model: &str| jobs.lines().find(|l| l.contains(&format!("--model {model} "))).unwrap_or_else(|| panic!("{model} in {jobs}")).to_string();
+    let (jobs, md) = jobs_of("settings", &[]);
+    assert!(line(&jobs, "burstprop").contains("--lr 1 "), "{jobs}");
+    assert!(line(&jobs, "edn").contains("--lr 0.3 --interneuron-mode tied"), "{jobs}");
+    assert!(md.contains("--interneuron-mode tied") && md.contains("--authors-defaults"), "{md}");
+    let burstccn_line = jobs.lines().find(|l| l.contains("--rule burstccn")).unwrap();
+    assert!(!burstccn_line.contains("--lr "), "BurstCCN keeps train's defaults: {burstccn_line}");
+    let (jobs, md) = jobs_of("authors", &["--authors-defaults"]);
+    for model in ["burstprop", "edn"] {
+        let l = line(&jobs, model);
+        assert!(!l.contains("--lr ") && !l.contains("--interneuron-mode"), "{l}");
+    }
+    assert!(md.contains("defaults unchanged"), "{md}");
+    let (jobs, _) = jobs_of("override", &["--", "--lr", "0.5"]);
+    for model in ["burstprop", "edn"] {
+        let l = line(&jobs, model);
+        assert_eq!(l.matches("--lr ").count(), 1, "{l}");
+        assert!(l.contains("--lr 0.5"), "{l}");
+    }
+    assert!(line(&jobs, "edn").contains("--interneuron-mode tied"), "{jobs}");
+}

@@ -536,7 +536,7 @@ impl Edn {
             // The apical potential feeds W^IP's update unbounded: refuse it well before that
             // update could overflow (a sigmoid unit's potential beyond ±1e10 means nothing).
             if !layer.apical.is_empty() && !bounded(&layer.apical[..n]) {
-                return Err(Error::Diverged(format!("apical potential of layer {} is not finite or beyond ±{POTENTIAL_LIMIT:e}", k + 1)));
+                return Err(Error::Diverged(format!("apical potential of layer {} is not finite or beyond ±{POTENTIAL_LIMIT:e}{}", k + 1, self.stability_hint(k))));
             }
             if !bounded(&self.nudged_potential[k][..n]) {
                 return Err(Error::Diverged(format!("nudged potential of layer {} is not finite or beyond ±{POTENTIAL_LIMIT:e}", k + 1)));
@@ -549,6 +549,23 @@ impl Edn {
             }
         }
         Ok(())
+    }
+
+    /// Why hidden layer k's apical potential may have run away: the interneuron → pyramid
+    /// update `W^IP += η_IP·rᴵᵀa/B` changes a by `−η_IP·(rᴵ·rᴵᵀ/B)·a`, whose largest factor
+    /// is about |mean rᴵ|² ≤ m (m interneurons, rates ≤ 1). Gradient descent with a step above
+    /// 2/that factor oscillates and grows; on 500 interneurons at rates near ½ the authors'
+    /// η_IP = 0.2 gives 0.2·125 = 25 (×24 a step). Below 2/m it is stable at any rates.
+    fn stability_hint(&self, k: usize) -> String {
+        let Some(c) = self.c_pi.get(k) else { return String::new() };
+        let (lr_i, m) = (self.cfg.interneuron_lr(), c.len() as f32);
+        if self.cfg.interneuron_mode == FeedbackMode::Tied || lr_i * m <= 2.0 {
+            return String::new();
+        }
+        format!(
+            " (η_IP = {lr_i} on {m} interneurons: the interneuron → pyramid update is stable only for η_IP·|rᴵ|² < 2, and |rᴵ|² reaches {m}; an interneuron rate below 2/{m} = {:.4} (--lr-interneuron) keeps it stable)",
+            2.0 / m
+        )
     }
 
     /// W and c of every layer, the interneuron weights, then the ties (module docs).
