@@ -1,6 +1,7 @@
 // `make bench`: one JSON summary comparing, on this machine in one run, the wasm builds in
 // headless Chromium (scalar wasm, simd128, relaxed-simd; each in a Web Worker as the page runs
-// it) and the native engine: GEMM GFLOP/s for the model's shapes, training and inference
+// it; and the threaded build at 1, 2 and all threads, the bench page being cross-origin
+// isolated as `make demo` serves it) and the native engine: GEMM GFLOP/s for the model's shapes, training and inference
 // samples/s for 784-500-500-500-10 at batch 32 and for the MNIST conv net, module sizes and wasm
 // memory in use.
 import { execFileSync } from 'node:child_process';
@@ -21,7 +22,8 @@ const withTrain = process.env.BENCH_TRAIN !== '0';
 const withNative = process.env.BENCH_NATIVE !== '0';
 const CEILING = 50; // GFLOP/s per core for f32x4 multiply-add in this Chromium (see the issue)
 
-const server = http.createServer(createHandler({ extra: [['/bench/', path.join(root, 'bench')]] }));
+// Isolated (COOP/COEP), as `make demo` serves the page: the threaded build needs it.
+const server = http.createServer(createHandler({ isolated: true, extra: [['/bench/', path.join(root, 'bench')]] }));
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const base = `http://127.0.0.1:${server.address().port}`;
 
@@ -35,10 +37,15 @@ await page.goto(`${base}/bench/index.html`);
 await page.waitForFunction(() => window.benchReady);
 
 const shapes = [['nt', 32, 500, 784], ['nn', 32, 784, 500], ['tn', 500, 784, 32], ['nt', 32, 500, 500], ['nn', 32, 500, 500], ['tn', 500, 500, 32]];
+// The threaded build (relaxed-simd kernels) with a team of 1 (no pool: what shared memory and
+// atomics alone cost), 2 and every core the browser reports (when that is more than 2).
+const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+const threadCounts = [...new Set([1, 2, Math.min(8, cores)])];
 const variants = [
   { name: 'scalar wasm', pkg: 'pkg-scalar', kernels: 'scalar', slow: true },
   { name: 'simd128', pkg: 'pkg', kernels: 'simd128' },
   { name: 'relaxed-simd', pkg: 'pkg-relaxed', kernels: 'relaxed-simd' },
+  ...threadCounts.map((n) => ({ name: `threads x${n}`, pkg: 'pkg-threads', kernels: 'best', threads: n })),
 ].filter((v) => !wanted || wanted.includes(v.name));
 const rounds = Number(process.env.BENCH_ROUNDS || 3);
 const median = (a) => { const s = [...a].sort((x, y) => x - y); const h = s.length >> 1; return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2; };
@@ -48,7 +55,7 @@ const median = (a) => { const s = [...a].sort((x, y) => x - y); const h = s.leng
 // variants alike instead of deciding the comparison.
 for (const v of variants) {
   process.stderr.write(`[bench] loading ${v.name}…\n`);
-  const { id, info } = await page.evaluate((init) => window.openVariant(init), { pkg: v.pkg, kernels: v.kernels, data: withTrain });
+  const { id, info } = await page.evaluate((init) => window.openVariant(init), { pkg: v.pkg, kernels: v.kernels, threads: v.threads, data: withTrain });
   Object.assign(v, { id, info, gemm: shapes.map(() => []), train: [], trainConv: [], infer: [], memory: info.memory_bytes });
 }
 for (let r = 0; r < rounds; r++) {
@@ -71,7 +78,8 @@ const results = variants.map((v) => {
   const wasm = fs.readFileSync(path.join(root, v.pkg, 'burstccn_bg.wasm'));
   return {
     variant: v.name,
-    kernels: v.kernels,
+    kernels: v.info.kernels || v.kernels,
+    threads: v.info.threads ?? 1,
     gemm: shapes.map(([kind, mm, n, k], i) => {
       const gflops = median(v.gemm[i]);
       return { kind, shape: `${mm}x${n}x${k}`, gflops: +gflops.toFixed(2), range: [+Math.min(...v.gemm[i]).toFixed(1), +Math.max(...v.gemm[i]).toFixed(1)], fraction_of_ceiling: +(gflops / CEILING).toFixed(3) };
@@ -110,6 +118,12 @@ const summary = {
   native_fma_peak_gflops_per_core: native.fma_peak_gflops_per_core,
   native_avx512_fma_peak_gflops_per_core: native.avx512_fma_peak_gflops_per_core ?? null,
   memory_goal_mib: 128,
+  // Threaded against the single worker (relaxed-simd), same rounds: MLP and conv net training.
+  threaded_speedup_over_relaxed_simd: find('relaxed-simd') && withTrain
+    ? Object.fromEntries(results.filter((r) => r.variant.startsWith('threads')).map((r) => [r.variant, {
+      mlp: +(r.train_samples_per_sec / find('relaxed-simd').train_samples_per_sec).toFixed(2),
+      conv: +(r.conv_train_samples_per_sec / find('relaxed-simd').conv_train_samples_per_sec).toFixed(2),
+    }])) : null,
   simd128_speedup_over_scalar_wasm: find('scalar wasm') && find('simd128') && withTrain
     ? +(find('simd128').train_samples_per_sec / find('scalar wasm').train_samples_per_sec).toFixed(2) : null,
 };

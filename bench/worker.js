@@ -1,5 +1,6 @@
 // One wasm build inside a Web Worker: `init` loads it (and, for training, real MNIST), then
-// `gemm` / `train` / `infer` jobs time the kernels, training steps and inference.
+// `gemm` / `train` / `infer` jobs time the kernels, training steps and inference. With
+// `threads`, the threaded build with that many threads, loaded as the page loads it (threads.js).
 const FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
 let m = null;
 let engine = null;
@@ -26,9 +27,14 @@ function rate(seconds, fn) {
 async function handle(msg) {
   switch (msg.cmd) {
     case 'init': {
-      m = await import(`/${msg.pkg}/burstccn.js`);
-      await m.default();
-      kernels = msg.kernels;
+      if (msg.threads) {
+        m = await (await import('/threads.js')).loadThreadedModule(msg.threads);
+      } else {
+        m = await import(`/${msg.pkg}/burstccn.js`);
+        await m.default();
+      }
+      // 'best': the build's fastest kernels (split across the team when it has several threads).
+      kernels = msg.kernels === 'best' ? m.buildInfo().kernels : msg.kernels;
       let mnist_bytes = 0;
       let mlp_memory = 0;
       if (msg.data) {
@@ -46,7 +52,7 @@ async function handle(msg) {
         convEngine.train(2, false);
       }
       // memory_bytes: the MLP with MNIST (before the conv engine and its copy of MNIST exist).
-      return { build: m.buildInfo(), mnist_bytes, memory_bytes: mlp_memory || m.Engine.memoryBytes(), memory_with_conv_bytes: m.Engine.memoryBytes() };
+      return { build: m.buildInfo(), kernels, threads: m.threadsCount ? m.threadsCount() : 1, mnist_bytes, memory_bytes: mlp_memory || m.Engine.memoryBytes(), memory_with_conv_bytes: m.Engine.memoryBytes() };
     }
     case 'gemm':
       return { gemm: msg.shapes.map(([kind, mm, n, k]) => m.Bench.gemm(kernels, kind, mm, n, k, msg.ms)) };

