@@ -216,7 +216,15 @@ function setShape(s = shape) {
   $('strip-key').firstChild.textContent = s.data.kind === 'cifar10' ? 'Each image shows the network’s answer; ' : 'Each digit shows the network’s answer; ';
   document.body.dataset.data = s.data.kind;
   document.body.dataset.model = s.model;
-  $('memory').textContent = `wasm memory ${(s.memoryBytes / 2 ** 20).toFixed(0)} MiB`;
+  showMemory(s.memoryBytes);
+}
+
+/** The engine's wasm memory (its data sets, the network, scratch), as the worker reports it. */
+function showMemory(bytes) {
+  if (!bytes || String(bytes) === $('memory').dataset.bytes) return;
+  const held = cifarHeld ? ` (CIFAR-10 ${megabytes(cifarHeld.bytes)} of it)` : '';
+  $('memory').textContent = `wasm memory ${(bytes / 2 ** 20).toFixed(0)} MiB${held}`;
+  $('memory').dataset.bytes = String(bytes);
 }
 
 // ---------------------------------------------------------------- readouts
@@ -280,6 +288,7 @@ function onTick(m) {
   // The page owns "running" (a late tick must not undo a click); the worker reports its own
   // stops through 'diverged' and 'error'.
   rate = m.rate;
+  showMemory(m.memoryBytes);
   if (m.activity) {
     lastTrainActivity = m.activity;
     if (viewSource === 'train') showActivity(m.activity);

@@ -73,8 +73,6 @@ export function tileLayout(channels, height, width) {
 }
 
 const EMPTY = [238, 241, 245];
-/** Between tiles: the panel's white. */
-const GAP = [255, 255, 255];
 
 /** ImageData of a canvas's size, kept with the canvas (no new buffer per frame). */
 function imageOf(canvas) {
@@ -106,24 +104,28 @@ function paint(canvas, values, map, norm) {
 /**
  * Paint feature maps `first .. first + page` of a conv layer's units (`values`: positions ×
  * channels, channel fastest, as the engine holds them) as tiles `cols` to a row, one pixel per
- * unit, one pixel of gap.
+ * unit, one pixel of gap. A value v gets colour map[(v − lo) / (hi − lo)] (clipped). The
+ * biggest views paint tens of thousands of pixels a frame: no call per pixel.
  */
-function paintTiles(canvas, values, { channels, height, width }, { first, cols }, map, norm) {
+function paintTiles(canvas, values, { channels, height, width }, { first, cols }, map, lo, hi) {
   const { ctx, img } = imageOf(canvas);
   const d = img.data;
   const W = canvas.width;
-  for (let i = 0; i < d.length; i += 4) { d[i] = GAP[0]; d[i + 1] = GAP[1]; d[i + 2] = GAP[2]; d[i + 3] = 255; }
+  new Uint32Array(d.buffer).fill(0xffffffff); // the gaps: white
   const tiles = Math.min(canvas.tiles, channels - first);
+  const k = 255 / (hi - lo);
   for (let t = 0; t < tiles; t++) {
     const c = first + t;
     const x0 = (t % cols) * (width + 1);
     const y0 = Math.floor(t / cols) * (height + 1);
     for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const v = values[(y * width + x) * channels + c];
-        const o = ((y0 + y) * W + x0 + x) * 4;
-        if (Number.isFinite(v)) {
-          const j = Math.max(0, Math.min(255, Math.round(norm(v) * 255))) * 3;
+      let o = ((y0 + y) * W + x0) * 4;
+      let i = y * width * channels + c;
+      for (let x = 0; x < width; x++, o += 4, i += channels) {
+        const v = values[i];
+        if (v - v === 0) { // finite
+          const f = (v - lo) * k + 0.5;
+          const j = (f <= 0 ? 0 : f >= 255 ? 255 : f | 0) * 3;
           d[o] = map[j]; d[o + 1] = map[j + 1]; d[o + 2] = map[j + 2];
         } else {
           d[o] = EMPTY[0]; d[o + 1] = EMPTY[1]; d[o + 2] = EMPTY[2];
@@ -165,12 +167,20 @@ export function drawColour(canvas, { planes = null, hwc = null, mean = [0, 0, 0]
  * event rate swing p widely), and the max would wash out every other unit; the few beyond it
  * show at full colour.
  */
+/** Values a scale's percentile is taken from, at most (a big conv layer is sampled evenly). */
+const SCALE_SAMPLE = 2048;
+
 class SymmetricScale {
   constructor() { this.value = 0; this.abs = new Float32Array(0); }
   update(values) {
-    if (this.abs.length !== values.length) this.abs = new Float32Array(values.length);
+    const step = Math.max(1, Math.floor(values.length / SCALE_SAMPLE));
+    const size = Math.ceil(values.length / step);
+    if (this.abs.length !== size) this.abs = new Float32Array(size);
     let n = 0;
-    for (const x of values) if (Number.isFinite(x)) this.abs[n++] = Math.abs(x);
+    for (let i = 0; i < values.length; i += step) {
+      const x = values[i];
+      if (Number.isFinite(x)) this.abs[n++] = Math.abs(x);
+    }
     const abs = this.abs.subarray(0, n).sort();
     const m = n ? abs[Math.min(n - 1, Math.floor(n * 0.95))] : 0;
     this.value = Math.max(m, this.value * 0.85, 1e-6);
@@ -459,6 +469,11 @@ export class NetworkView {
       else drawDigit(this.inputCanvas, input, data.input_shape[1]);
     }
     this.inputCaption.textContent = label >= 0 ? `teacher: ${data.classes[label] ?? label}` : 'no teacher';
+    // CIFAR-10 trains on augmented images (the authors' random crop of the 4-pixel padded image,
+    // and flips): the view shows the image as the network got it, padding black.
+    const augmented = data.input_shape[0] === 3 && activity.source === 'train';
+    if (augmented) this.inputCaption.append(Object.assign(document.createElement('small'), { textContent: 'shifted, flipped (training)' }));
+    this.inputCanvas.title = augmented ? 'the training image as the network got it: shifted by up to 4 pixels (black: padding) and perhaps flipped' : '';
     const H = this.hidden.length;
     for (let k = 0; k < H; k++) {
       const L = layers[k];
@@ -468,17 +483,16 @@ export class NetworkView {
       for (const q of this.quantities) {
         const values = q.value(L, pb);
         if (!values) continue;
-        let norm;
+        // Diverging maps: ±s, s following the data; the others 0 to 1.
+        let [lo, hi] = [0, 1];
         if (q.diverging) {
           const s = this.scales[k][q.key].update(values);
-          norm = (x) => 0.5 + 0.5 * x / s;
+          [lo, hi] = [-s, s];
           m[q.key].scaleEl.textContent = `±${formatScale(s)}`;
-        } else {
-          norm = (x) => x;
         }
         const canvas = m[q.key].canvas;
-        if (canvas.tiles) paintTiles(canvas, values, layer, { first: this.first[k], cols: tileLayout(layer.channels, layer.height, layer.width).cols }, q.map, norm);
-        else paint(canvas, values, q.map, norm);
+        if (canvas.tiles) paintTiles(canvas, values, layer, { first: this.first[k], cols: tileLayout(layer.channels, layer.height, layer.width).cols }, q.map, lo, hi);
+        else paint(canvas, values, q.map, (x) => (x - lo) / (hi - lo));
       }
     }
     if (this.kernelCanvas && activity.kernels) this.drawKernels(activity.kernels);

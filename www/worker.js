@@ -22,6 +22,12 @@ import { readCifarFiles } from './cifar.js';
 const CHUNK_MS = 40;
 /** Activity snapshots for the network view: 8 a second look live and cost little. */
 const ACTIVITY_EVERY_MS = 125;
+/**
+ * A conv net's view is bigger (small multiples of every feature map, the kernels) and its
+ * painting, on the page's thread, competes with training for the cores: 5 frames a second
+ * keep it well under a tenth of the training rate (tests/page/measure-conv.mjs).
+ */
+const CONV_ACTIVITY_EVERY_MS = 200;
 /** Diagnostics (angles to backprop / FA, Y–Q) cost extra backward passes: about one a second. */
 const DIAGNOSTICS_EVERY_MS = 900;
 /** The MNIST test subset is every 5th image (2,000 of 10,000; see data.js). */
@@ -393,7 +399,8 @@ function sendTick(report, now) {
     memoryBytes: wasm.Engine.memoryBytes(),
   };
   const transfer = [];
-  if (viewsOn && (now - lastActivityAt >= ACTIVITY_EVERY_MS || !running)) {
+  const every = shape?.layers.some((l) => l.kind === 'conv') ? CONV_ACTIVITY_EVERY_MS : ACTIVITY_EVERY_MS;
+  if (viewsOn && (now - lastActivityAt >= every || !running)) {
     lastActivityAt = now;
     msg.activity = activity('train', transfer);
   }
