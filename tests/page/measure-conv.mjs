@@ -45,6 +45,7 @@ async function rateOver(ms) {
 try {
   // 1. Views on / off, interleaved, on the MNIST conv net.
   await openReady(page, server.url, '#model=conv');
+  out.build = await page.textContent('#build-info');
   await page.click('#play');
   await sleep(5000); // past the first eval and the start-up
   const phases = [];
