@@ -151,6 +151,9 @@ test(`the conv net: ≥ ${TARGET_ACCURACY * 100} % on the full MNIST test set wi
   await page.setViewportSize({ width: 1024, height: 768 });
   await page.waitForFunction(() => document.querySelector('#network .net-grid'));
   await page.screenshot({ path: screenshotPath('conv-1024x768.png') });
+  // A projector shows the settings above the network: what it looks like scrolled to the view.
+  await page.locator('#panel-network').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: screenshotPath('conv-1024x768-network.png') });
   await page.setViewportSize({ width: 1280, height: 720 });
   assertNoErrors(page);
 });
@@ -363,6 +366,8 @@ test('CIFAR-10 from a generated cifar-10-binary.tar.gz: trains, class names, col
   await page.screenshot({ path: screenshotPath('cifar-full-page-1280.png'), fullPage: true });
   await page.setViewportSize({ width: 1024, height: 768 });
   await page.screenshot({ path: screenshotPath('cifar-1024x768.png') });
+  await page.locator('#panel-network').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: screenshotPath('cifar-1024x768-network.png') });
   await page.setViewportSize({ width: 1280, height: 720 });
 
   // Back to MNIST (asks first; both data sets stay loaded), then the six .bin files, dropped.

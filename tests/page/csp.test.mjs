@@ -172,6 +172,25 @@ test('the MNIST page under the policy: trains, draws, teaches, saves, shares; no
   await page.context().close();
 });
 
+test('the conv net and CIFAR-10 under the policy: feature maps, kernels, a dropped-in archive read in the worker; no violation', { timeout: HANG_GUARD_MS }, async () => {
+  const { cifarTarGz } = await import('./cifar-data.mjs');
+  const page = await watchedPage();
+  await openReady(page, server.url, '#model=conv');
+  await page.click('#play');
+  await page.waitForFunction(() => Number(document.querySelector('#r-samples').textContent.replace(/,/g, '')) >= 2000, null, { timeout: 120_000 });
+  await page.waitForFunction(() => document.querySelector('#network').dataset.source === 'train');
+  await page.click('#play');
+  // CIFAR-10 through the file button: streamed gunzip and the engine's tar reader in the worker.
+  await page.setInputFiles('#cifar-file', { name: 'cifar-10-binary.tar.gz', mimeType: 'application/gzip', buffer: cifarTarGz(20) });
+  await page.getByRole('dialog', { name: 'Build a new network?' }).waitFor();
+  await page.click('#confirm-ok');
+  await page.waitForFunction(() => document.body.dataset.data === 'cifar10');
+  await page.click('#step');
+  await page.waitForFunction(() => document.querySelector('#network').dataset.source === 'train' && document.querySelector('#strip .strip-digit canvas'));
+  await assertNoViolations(page);
+  await page.context().close();
+});
+
 test('the dynamics page under the policy: runs its simulation and multiplexing; no violation', { timeout: HANG_GUARD_MS }, async () => {
   const page = await watchedPage();
   await page.goto(`${server.url}dynamics.html#speed=1000`);

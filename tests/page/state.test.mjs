@@ -2,7 +2,7 @@
 // bad values fall back to their defaults with a notice that names them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PARAMS, HIDEABLE, defaults, parseHash, toHash, engineConfig, fromEngineConfig, hiddenParts, link, parseValue, formatValue } from '../../www/state.js';
+import { PARAMS, HIDEABLE, MODELS, DATASETS, presetFor, defaults, parseHash, toHash, engineConfig, fromEngineConfig, hiddenParts, link, parseValue, formatValue } from '../../www/state.js';
 import { hostileLinkTests } from './hostile.mjs';
 
 function randomState(rand) {
@@ -101,6 +101,22 @@ test('model=conv: the MNIST conv net with its own defaults (the engine preset mn
   assert.deepEqual(back.hidden, [500]);
   // Round trips: a conv state's hash parses back to the same state.
   assert.deepEqual(parseHash(toHash(state)).state, state);
+});
+
+test('every model and data set: a link naming only them gets their defaults, and round-trips', () => {
+  for (const model of MODELS) {
+    for (const data of DATASETS) {
+      const { state, notices } = parseHash(`#model=${model}&data=${data}`);
+      assert.deepEqual(notices, []);
+      assert.deepEqual(state, defaults({ model, data }));
+      for (const [k, v] of Object.entries(presetFor(model, data))) assert.deepEqual(state[k], v, `${model}/${data}: ${k}`);
+      assert.deepEqual(parseHash(toHash(state)).state, state);
+      const cfg = engineConfig(state);
+      const inputs = data === 'cifar10' ? 3072 : 784;
+      if (cfg.conv?.length) assert.deepEqual(cfg.input_shape, data === 'cifar10' ? [3, 32, 32] : [1, 28, 28]);
+      else assert.equal(cfg.layers[0], inputs);
+    }
+  }
 });
 
 // Random and hostile links: never a throw, always a valid state, problems told in plain text.
