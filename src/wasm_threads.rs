@@ -25,8 +25,8 @@ pub fn threads_count() -> u32 {
     team::global().threads() as u32
 }
 
-/// Parts of split products the pool workers have run so far (0 means nothing was split).
-#[wasm_bindgen(js_name = threadsWorkerParts)]
-pub fn threads_worker_parts() -> f64 {
-    team::global().worker_parts() as f64
+/// Blocks of split products the pool workers have run so far (0: nothing ran on them).
+#[wasm_bindgen(js_name = threadsWorkerBlocks)]
+pub fn threads_worker_blocks() -> f64 {
+    team::global().worker_chunks() as f64
 }

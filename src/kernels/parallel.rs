@@ -1,7 +1,9 @@
-//! Multi-core kernels (native, feature `parallel`): each product is cut into as many column
-//! (or row) blocks of the output as the team has threads, each block computed by the
-//! single-threaded kernel (see `team.rs` for why a hand-rolled team rather than rayon). Small
-//! products stay on one core, where splitting costs more than it saves.
+//! Multi-core kernels (feature `parallel`: native threads, or Web Workers in the threaded wasm
+//! build): each product is cut into column (or row) blocks of the output, each block computed
+//! by the single-threaded kernel over the whole inner dimension, so every element is summed in
+//! the same order as on one thread (the results are equal bit for bit). The team's threads take
+//! the blocks one at a time (see `team.rs`, also for why a hand-rolled team rather than rayon).
+//! Small products stay on one core, where splitting costs more than it saves.
 
 use alloc::boxed::Box;
 use alloc::format;
@@ -16,6 +18,13 @@ use super::{check_nn, check_nt, check_tn, Kernels, MatMut, MatRef};
 const MIN_SPLIT_WORK: usize = 1 << 16;
 /// Split points are multiples of this (keeps the SIMD tiles full: 32 = 2 vectors of 16, 4 of 8).
 const ALIGN: usize = 32;
+/// Blocks per thread. Natively one (threads wake within microseconds and rarely lose their
+/// core). In the browser two: a Web Worker is more often descheduled for a while, and with
+/// smaller blocks the others take more of its share meanwhile.
+#[cfg(not(target_arch = "wasm32"))]
+const BLOCKS_PER_THREAD: usize = 1;
+#[cfg(target_arch = "wasm32")]
+const BLOCKS_PER_THREAD: usize = 2;
 
 /// `inner` split across the threads of a team.
 pub struct Parallel {
@@ -75,12 +84,6 @@ impl Out {
 }
 
 impl Parallel {
-    /// Cut `len` into at most `parts` aligned ranges; returns the range of part `p`.
-    fn range(len: usize, parts: usize, p: usize) -> (usize, usize) {
-        let share = len.div_ceil(parts).div_ceil(ALIGN) * ALIGN;
-        let start = (p * share).min(len);
-        (start, share.min(len - start))
-    }
 
     /// Run `job(c_block, start, len)` on the team over `len` rows or columns of C.
     fn split(&self, work: usize, len: usize, by_rows: bool, mut c: MatMut, job: &(dyn Fn(MatMut, usize, usize) + Sync)) {
@@ -88,12 +91,16 @@ impl Parallel {
         if work < MIN_SPLIT_WORK || len <= ALIGN || threads < 2 {
             return job(c, 0, len);
         }
-        let parts = len.div_ceil(len.div_ceil(threads).div_ceil(ALIGN) * ALIGN);
+        // Aligned blocks of `share` rows or columns (the last one shorter).
+        let share = len.div_ceil(threads * BLOCKS_PER_THREAD).div_ceil(ALIGN) * ALIGN;
+        let blocks = len.div_ceil(share).min(team::MAX_CHUNKS);
+        let share = len.div_ceil(blocks).div_ceil(ALIGN) * ALIGN;
         let out = Out::of(&mut c);
-        self.team.run(parts, &|p| {
-            let (start, n) = Self::range(len, parts, p);
+        self.team.run(blocks, &|b| {
+            let start = (b * share).min(len);
+            let n = share.min(len - start);
             if n > 0 {
-                // SAFETY: the ranges of different parts are disjoint.
+                // SAFETY: the ranges of different blocks are disjoint.
                 job(unsafe { out.block(by_rows, start, n) }, start, n);
             }
         });

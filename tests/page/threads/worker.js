@@ -38,7 +38,7 @@ self.onmessage = async ({ data: { threads, steps } }) => {
     const out = { threadsCount: threaded.threadsCount(), crossOriginIsolated: self.crossOriginIsolated, models: [] };
     for (const name of ['mlp', 'mnist-conv']) {
       const config = name === 'mlp' ? {} : single.presetConfig(name);
-      const partsBefore = threaded.threadsWorkerParts();
+      const blocksBefore = threaded.threadsWorkerBlocks();
       const a = train(single, config, files, steps);
       const b = train(threaded, config, files, steps);
       const x = numbers(JSON.parse(a.json));
@@ -48,7 +48,7 @@ self.onmessage = async ({ data: { threads, steps } }) => {
       const identical = a.bytes.length === b.bytes.length && a.bytes.every((v, i) => v === b.bytes[i]);
       out.models.push({
         name, singleKernel: a.kernel, threadedKernel: b.kernel, parameters: x.length, maxDiff, identical,
-        singleLosses: a.losses, threadedLosses: b.losses, workerParts: threaded.threadsWorkerParts() - partsBefore,
+        singleLosses: a.losses, threadedLosses: b.losses, workerBlocks: threaded.threadsWorkerBlocks() - blocksBefore,
       });
     }
     self.postMessage(out);
