@@ -65,6 +65,16 @@ test-native:
 	$(CARGO) rustc --release --lib --crate-type rlib --no-default-features  # the core builds without std
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --target wasm32-unknown-unknown --lib $(WASM_FEATURES) -- -D warnings
+	$(MAKE) --no-print-directory clippy-threads
+
+# The threaded build's code (the wasm thread team, src/wasm_threads.rs) only compiles with
+# atomics: nightly clippy with -Z build-std (2–4 min from clean). rustc warns that `atomics` is
+# an unstable target feature: expected, it is what nightly is for here.
+.PHONY: clippy-threads
+clippy-threads: setup
+	CARGO_TARGET_DIR=target/threads RUSTFLAGS="-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128,+relaxed-simd" \
+	  cargo +nightly clippy --quiet --target wasm32-unknown-unknown -Z build-std=panic_abort,std --lib \
+	  --no-default-features --features threads -- -D warnings
 
 # Browser (scalar wasm, simd128, relaxed-simd in a Web Worker) and native, one JSON summary.
 # The page, served exactly as `make demo` serves it, in headless Chromium (Playwright).

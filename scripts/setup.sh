@@ -49,11 +49,14 @@ if ! rustup toolchain list | grep -q '^nightly'; then
   say "adding the Rust nightly toolchain (for cargo-fuzz)"
   rustup toolchain install nightly --profile minimal
 fi
-# The threaded wasm build (make wasm-threads) rebuilds std with atomics: nightly's rust-src.
-if ! rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^rust-src'; then
-  say "adding rust-src to the nightly toolchain (for the threaded wasm build)"
-  rustup component add rust-src --toolchain nightly
-fi
+# The threaded wasm build (make wasm-threads) rebuilds std with atomics: nightly's rust-src;
+# clippy checks that build's code (make clippy-threads).
+for component in rust-src clippy; do
+  if ! rustup component list --toolchain nightly --installed 2>/dev/null | grep -q "^$component"; then
+    say "adding $component to the nightly toolchain (for the threaded wasm build)"
+    rustup component add "$component" --toolchain nightly
+  fi
+done
 if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
   say "cargo install cargo-fuzz $CARGO_FUZZ_VERSION (about 1 min, once)"
   cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
