@@ -55,7 +55,9 @@ export function presetFor(model, data) {
         : { hidden: [500], lr: 0.1, batch_size: 32, y_scale: 1, q_learning: false };
     case 'conv-paper': return { hidden: [1480], lr: 0.1, batch_size: 32, y_scale: 1, q_learning: false };
     case 'burstprop': return { lr: 0.1, p_baseline: 0.2, y_scale: 1 };
-    case 'edn': return { lr: 0.1, y_scale: 1 };
+    // EDN: its interneurons tied to Y (the authors' symmetric start diverges on 500-unit layers;
+    // README, "Burstprop and EDN": η 0.3 with tied interneurons learns).
+    case 'edn': return { lr: 0.3, y_scale: 1 };
     default: return {};
   }
 }
@@ -315,7 +317,7 @@ export function engineConfig(state) {
     case 'burstprop':
       return { model: 'burstprop', input_shape: null, conv: [], layers: [inputs, ...state.hidden, OUTPUTS], p_baseline: state.p_baseline, ...shared };
     case 'edn':
-      return { model: 'edn', layers: [inputs, ...state.hidden, OUTPUTS], ...shared };
+      return { model: 'edn', layers: [inputs, ...state.hidden, OUTPUTS], interneuron_mode: 'tied', ...shared };
     default: {
       const conv = CONV_STACKS[state.model] ?? [];
       return {
