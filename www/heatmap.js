@@ -339,12 +339,14 @@ export class NetworkView {
     const [channels, inH, inW] = this.desc.data.input_shape;
     const classes = this.desc.data.classes;
     const grid = document.createElement('div');
-    grid.className = `net-grid${T ? ' transposed' : ''}${conv ? ' has-conv' : ''}`;
+    grid.className = `net-grid${T ? ' transposed' : ''}${conv ? ' has-conv' : ''}${kernels ? ' has-kernels' : ''}`;
     grid.dataset.model = this.desc.model;
     // Maps are capped in size so the whole network fits a 1280×720 projector screen; the caps
     // are CSS properties (style.css), so an embed can scale the maps to the height it has. Conv
     // layers' columns take the width their tiles need at the rows' height (--conv-h).
-    const column = (l) => (l.kind === 'conv' ? 'auto' : 'minmax(var(--map-min, 60px), var(--map-max, 108px))');
+    // (They may shrink, keeping their aspect, when the frame is narrow: an embed.)
+    // A conv column's share of the room left is its tiles' natural width.
+    const column = (l) => (l.kind === 'conv' ? `minmax(min-content, ${tileLayout(l.channels, l.height, l.width).canvasWidth / tileLayout(l.channels, l.height, l.width).canvasHeight}fr)` : 'minmax(var(--map-min, 60px), var(--map-max, 108px))');
     const named = classes.some((n) => n.length > 1);
     grid.style.gridTemplateColumns = T
       ? `auto repeat(${Q.length}, minmax(0, 1fr))${kernels ? ' minmax(0, 1fr)' : ''}`
@@ -423,6 +425,8 @@ export class NetworkView {
           (q.diverging ? '<span class="net-scale"></span>' : ''));
         const canvas = fig.querySelector('canvas');
         canvas.tiles = tiles;
+        // Width from the rows' height (style.css), through the CSSOM (the CSP allows no style attributes).
+        canvas.style.setProperty('--aspect', String(w / h));
         maps[q.key] = { canvas, scaleEl: fig.querySelector('.net-scale') };
       });
       return maps;
@@ -437,6 +441,7 @@ export class NetworkView {
         `aria-label="the first layer's ${l.channels} kernels, ${l.kernel} × ${l.kernel}${l.in_channels === 3 ? ', colour' : ''}" data-layer="0" data-quantity="kernels"></canvas>` +
         (l.in_channels === 1 ? '<span class="net-scale"></span>' : ''));
       this.kernelCanvas = fig.querySelector('canvas');
+      this.kernelCanvas.style.setProperty('--aspect', String(this.kernelCanvas.width / this.kernelCanvas.height));
       this.kernelCanvas.tiles = l.channels;
       this.kernelLayout = all;
       this.kernelScaleEl = fig.querySelector('.net-scale');
