@@ -23,6 +23,8 @@ const withNative = process.env.BENCH_NATIVE !== '0';
 const CEILING = 50; // GFLOP/s per core for f32x4 multiply-add in this Chromium (see the issue)
 
 // Isolated (COOP/COEP), as `make demo` serves the page: the threaded build needs it.
+// The 1-minute load average before and after: thread scaling means little on a busy machine.
+const loadBefore = (await import('node:os')).loadavg()[0];
 const server = http.createServer(createHandler({ isolated: true, extra: [['/bench/', path.join(root, 'bench')]] }));
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const base = `http://127.0.0.1:${server.address().port}`;
@@ -107,9 +109,10 @@ if (withNative) {
   native = JSON.parse(out);
 }
 const find = (name) => results.find((r) => r.variant === name);
+const single = variants.find((v) => v.name === 'relaxed-simd');
 
 const summary = {
-  machine: { cores: (await import('node:os')).cpus().length, chromium: execFileSync('/usr/bin/chromium', ['--version'], { encoding: 'utf8' }).trim() },
+  machine: { load_average: [+loadBefore.toFixed(1), +(await import('node:os')).loadavg()[0].toFixed(1)], cores: (await import('node:os')).cpus().length, chromium: execFileSync('/usr/bin/chromium', ['--version'], { encoding: 'utf8' }).trim() },
   network: '784-500-500-500-10, batch 32, BurstCCN rule, Q learning on',
   conv_network: 'mnist-conv: 1x28x28-c32k5s2-c64k3s2-f500-10, batch 16, BurstCCN rule (train samples/s as conv_train_samples_per_sec)',
   rounds,
@@ -118,11 +121,15 @@ const summary = {
   native_fma_peak_gflops_per_core: native.fma_peak_gflops_per_core,
   native_avx512_fma_peak_gflops_per_core: native.avx512_fma_peak_gflops_per_core ?? null,
   memory_goal_mib: 128,
-  // Threaded against the single worker (relaxed-simd), same rounds: MLP and conv net training.
-  threaded_speedup_over_relaxed_simd: find('relaxed-simd') && withTrain
-    ? Object.fromEntries(results.filter((r) => r.variant.startsWith('threads')).map((r) => [r.variant, {
-      mlp: +(r.train_samples_per_sec / find('relaxed-simd').train_samples_per_sec).toFixed(2),
-      conv: +(r.conv_train_samples_per_sec / find('relaxed-simd').conv_train_samples_per_sec).toFixed(2),
+  // Threaded against the single worker (relaxed-simd), MLP and conv net training: the ratio of
+  // the medians, and the median of the ratios within each round (the two measured minutes
+  // apart at most, so a busy machine's slow spells cancel out better).
+  threaded_speedup_over_relaxed_simd: single && withTrain
+    ? Object.fromEntries(variants.filter((v) => v.threads).map((v) => [v.name, {
+      mlp: +(median(v.train) / median(single.train)).toFixed(2),
+      conv: +(median(v.trainConv) / median(single.trainConv)).toFixed(2),
+      mlp_per_round: +median(v.train.map((x, i) => x / single.train[i])).toFixed(2),
+      conv_per_round: +median(v.trainConv.map((x, i) => x / single.trainConv[i])).toFixed(2),
     }])) : null,
   simd128_speedup_over_scalar_wasm: find('scalar wasm') && find('simd128') && withTrain
     ? +(find('simd128').train_samples_per_sec / find('scalar wasm').train_samples_per_sec).toFixed(2) : null,
