@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { createHandler } from '../../www/serve.mjs';
+import { createHandler, headersFile, ISOLATION_HEADERS } from '../../www/serve.mjs';
 import { ROOT, launchBrowser, newPage, screenshotPath } from './helpers.mjs';
 
 const HANG_GUARD_MS = 600_000;
@@ -52,6 +52,17 @@ async function openAndTrain(page, frame, url) {
   await frame.waitForFunction(() => Number(document.querySelector('#r-samples').textContent.replace(/,/g, '')) >= 2000, null, { timeout: 300_000 });
   await frame.click('#play'); // pause
 }
+
+test('make dist: the static-host headers isolate every path (COOP, COEP, CORP)', () => {
+  assert.deepEqual(ISOLATION_HEADERS, {
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'Cross-Origin-Embedder-Policy': 'require-corp',
+    'Cross-Origin-Resource-Policy': 'same-origin',
+  });
+  const file = headersFile();
+  const all = file.slice(file.indexOf('/*\n'), file.indexOf('\n/data/*'));
+  for (const [k, v] of Object.entries(ISOLATION_HEADERS)) assert.ok(all.includes(`\n  ${k}: ${v}`), `${k} for /*: ${file}`);
+});
 
 test(`the threaded build trains like the single-threaded one (${STEPS} steps, MLP and conv net, within 1e-5)`, { timeout: HANG_GUARD_MS }, async () => {
   const server = http.createServer(createHandler({ isolated: true, extra: [['/threads-test/', path.join(ROOT, 'tests/page/threads')]] }));
