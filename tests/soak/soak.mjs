@@ -9,13 +9,20 @@
 //     the lowest of the samples taken every 10 s in that minute (right after a forced GC the
 //     figure still jumps between two levels ~0.8 MB apart, the young generation's churn, while
 //     heap snapshots taken at both levels hold the same objects: the low level is the live heap),
-//   - samples/s over that minute (the page's own sample counter).
+//   - samples/s over that minute (the page's own sample counter),
+//   - samples per CPU second of the page's Web Workers (the training worker, and the threaded
+//     build's helpers if it runs): their threads' user + system time, read from /proc
+//     (Chromium names them "DedicatedWorker"). Unlike samples/s, this does not move when other
+//     processes take the cores, so it tells a slower engine from a busier machine.
 // Prints the series as JSON (and writes test-output/soak.json). Not part of `make test`.
 //
 // Pass (exit code 0) when, with M5 the sample at minute 5 and R the median of the per-minute
 // samples/s over minutes 6..MINUTES:
 //   - each memory series stays below 1.05 × M5 at every later sample (grows by less than 5 %),
-//   - every per-minute samples/s of minutes 6..MINUTES lies within ±20 % of R.
+//   - every per-minute samples/s of minutes 6..MINUTES lies within ±20 % of R; or, when the
+//     machine was shared (load average above its core count in some minute after minute 5, so
+//     wall-clock speed says more about the other processes), every per-minute samples per
+//     worker CPU second lies within ±20 % of their median. The report gives both.
 // MINUTES must be at least 7 (two minutes after minute 5, so the rate has a median to keep).
 // The machine may be shared: other processes move samples/s; the report says the load average.
 import { spawn } from 'node:child_process';
@@ -42,6 +49,43 @@ if (!(MINUTES >= BASELINE_MINUTE + 2)) {
   process.exit(2);
 }
 const log = (s) => process.stderr.write(`[soak] ${s}\n`);
+
+// CPU seconds (user + system) of every Web Worker thread in this process tree (the browser
+// Playwright started is a child of this process).
+const TICKS_PER_SEC = 100; // USER_HZ on Linux
+function workerCpuSeconds(rootPid) {
+  const children = new Map();
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(Number(pid));
+    } catch { /* the process ended meanwhile */ }
+  }
+  let ticks = 0;
+  const todo = [rootPid];
+  while (todo.length) {
+    const pid = todo.pop();
+    todo.push(...(children.get(pid) ?? []));
+    let tasks = [];
+    try { tasks = fs.readdirSync(`/proc/${pid}/task`); } catch { continue; }
+    for (const tid of tasks) {
+      try {
+        if (!/DedicatedWorker/.test(fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8'))) continue;
+        const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+      } catch { /* the thread ended meanwhile */ }
+    }
+  }
+  return ticks / TICKS_PER_SEC;
+}
+const median = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const n = sorted.length;
+  return n % 2 ? sorted[n >> 1] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+};
 
 const server = spawn(process.execPath, [path.join(root, 'www/serve.mjs'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
 const url = await new Promise((resolve, reject) => {
@@ -144,13 +188,16 @@ try {
       epoch: Number(await page.textContent('#r-epoch')),
       accuracy: Number(await page.getAttribute('#r-acc', 'data-value')),
       load_avg: +os.loadavg()[0].toFixed(2),
+      worker_cpu_sec: +workerCpuSeconds(process.pid).toFixed(2),
       teaches,
       pauses,
     };
     const prev = series.at(-1);
     s.samples_per_sec = prev ? Math.round((s.samples - prev.samples) / (s.seconds - prev.seconds)) : null;
+    const cpu = prev ? s.worker_cpu_sec - prev.worker_cpu_sec : 0;
+    s.samples_per_worker_cpu_sec = prev && cpu > 0 ? Math.round((s.samples - prev.samples) / cpu) : null;
     series.push(s);
-    log(`minute ${minute}: ${s.samples} samples (${s.samples_per_sec ?? '–'}/s), wasm ${(s.wasm_bytes / 2 ** 20).toFixed(1)} MiB, ` +
+    log(`minute ${minute}: ${s.samples} samples (${s.samples_per_sec ?? '–'}/s, ${s.samples_per_worker_cpu_sec ?? '–'} per worker CPU s), wasm ${(s.wasm_bytes / 2 ** 20).toFixed(1)} MiB, ` +
       `heap page ${(s.page_heap_bytes / 2 ** 20).toFixed(2)} MiB / worker ${(s.worker_heap_bytes / 2 ** 20).toFixed(2)} MiB, epoch ${s.epoch}, acc ${s.accuracy}, load ${s.load_avg}`);
   }
 
@@ -177,13 +224,16 @@ try {
     return { at_minute_5: base[key], max_after: worst, growth: +((worst - base[key]) / base[key]).toFixed(4) };
   };
   const memory = { wasm: growth('wasm_bytes'), page_heap: growth('page_heap_bytes'), worker_heap: growth('worker_heap_bytes') };
-  const rates = later.map((s) => s.samples_per_sec);
-  const sorted = [...rates].sort((a, b) => a - b);
-  const median = sorted.length % 2 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
-  const deviation = Math.max(...rates.map((r) => Math.abs(r - median) / median));
+  const band = (rates) => {
+    const m = median(rates);
+    return { median_after_minute_5: m, worst_deviation: +Math.max(...rates.map((r) => Math.abs(r - m) / m)).toFixed(4), band: RATE_BAND };
+  };
+  const wall = band(later.map((s) => s.samples_per_sec));
+  const perCpu = band(later.map((s) => s.samples_per_worker_cpu_sec ?? 0));
+  const shared = later.some((s) => s.load_avg > os.cpus().length);
   const checks = {
     memory_growth_below_5_percent: Object.values(memory).every((m) => m.growth < MEMORY_GROWTH),
-    samples_per_sec_within_20_percent: deviation <= RATE_BAND,
+    samples_per_sec_within_20_percent: wall.worst_deviation <= RATE_BAND || (shared && perCpu.worst_deviation <= RATE_BAND),
     no_page_errors: errors.length === 0,
   };
   const pass = Object.values(checks).every(Boolean);
@@ -191,7 +241,11 @@ try {
     minutes: MINUTES,
     machine: { cores: os.cpus().length, chromium: (await browser.version()) },
     memory,
-    samples_per_sec: { median_after_minute_5: median, worst_deviation: +deviation.toFixed(4), band: RATE_BAND },
+    samples_per_sec: wall,
+    samples_per_worker_cpu_sec: perCpu,
+    // Judged on samples per worker CPU second when the wall-clock rate left the band on a
+    // machine other processes were using.
+    machine_shared: shared,
     checks,
     pass,
     errors,
