@@ -70,3 +70,133 @@ fn conv_training_in_wasm_equals_the_native_result() {
         assert!(d <= 1e-5, "wasm {} vs native: max |Δ| = {d}", kern.name());
     }
 }
+
+// ------------------------------------------------------------ the page's CIFAR-10 API
+
+mod cifar_api {
+    use burstccn::wasm::{CifarReader, Engine};
+    use js_sys::Reflect;
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen_test::*;
+
+    const RECORD: usize = 3073;
+    const FILES: [&str; 6] = ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"];
+
+    /// `n` records of a batch: label r % 10, pixels from the label and position.
+    fn batch(n: usize, salt: u8) -> Vec<u8> {
+        let mut out = vec![0u8; n * RECORD];
+        for (r, rec) in out.chunks_exact_mut(RECORD).enumerate() {
+            let label = (r % 10) as u8;
+            rec[0] = label;
+            for (i, p) in rec[1..].iter_mut().enumerate() {
+                *p = (i as u8).wrapping_mul(label.wrapping_add(1)).wrapping_add(salt);
+            }
+        }
+        out
+    }
+
+    fn js(text: &str) -> JsValue {
+        js_sys::JSON::parse(text).unwrap()
+    }
+
+    fn get(v: &JsValue, key: &str) -> JsValue {
+        Reflect::get(v, &JsValue::from_str(key)).unwrap()
+    }
+
+    fn num(v: &JsValue, key: &str) -> f64 {
+        get(v, key).as_f64().unwrap_or_else(|| panic!("{key} is not a number"))
+    }
+
+    fn message(e: JsError) -> String {
+        let v: JsValue = e.into();
+        js_sys::Error::from(v).message().into()
+    }
+
+    /// A reader that has read the six batch files (`per` records each, the test batch `test`).
+    fn read_all(per: usize, test: usize, chunk: usize) -> CifarReader {
+        let mut reader = CifarReader::new();
+        for (b, name) in FILES.iter().enumerate() {
+            let bytes = batch(if b == 5 { test } else { per }, b as u8);
+            reader.begin_file(name, Some(bytes.len() as f64)).unwrap();
+            for piece in bytes.chunks(chunk) {
+                reader.push(piece).unwrap();
+            }
+            reader.end_file().unwrap();
+        }
+        reader
+    }
+
+    /// A small conv net on 3 × 32 × 32 inputs: 4 maps 5 × 5 stride 2 (14 × 14), then 10 outputs.
+    fn cifar_engine() -> Engine {
+        Engine::new(js(r#"{"input_shape":[3,32,32],"conv":[{"channels":4,"kernel":5,"stride":2}],"layers":[784,10],"batch_size":4,"seed":3}"#)).unwrap()
+    }
+
+    #[wasm_bindgen_test]
+    fn cifar_from_bin_files_trains_and_scores_in_slices_that_add_up() {
+        let mut engine = cifar_engine();
+        let mut reader = read_all(12, 20, 1000);
+        assert!(reader.bytes_held() >= (5 * 12 + 20) as f64 * 3072.0);
+        let loaded = engine.load_cifar(&mut reader).unwrap();
+        assert_eq!((num(&loaded, "train"), num(&loaded, "test")), (60.0, 20.0));
+        // The reader gave its data away: a second use is refused, by name.
+        assert!(message(engine.load_cifar(&mut reader).err().unwrap()).contains("already been given"));
+        let info = engine.data_info().unwrap();
+        assert_eq!(get(&info, "kind").as_string().unwrap(), "cifar10");
+        let classes: Vec<String> = js_sys::Array::from(&get(&info, "classes")).iter().map(|c| c.as_string().unwrap()).collect();
+        assert_eq!(classes[0], "airplane");
+        assert_eq!(classes[9], "truck");
+        assert_eq!(engine.test_count(), 20);
+        // Test images are the records' bytes, planes as in the file.
+        let img = engine.test_image(3).unwrap().to_vec();
+        assert_eq!(img, batch(20, 5)[3 * RECORD + 1..4 * RECORD].to_vec());
+        assert_eq!(engine.test_label(3).unwrap(), 3);
+        // The conv layer's shape and kernels.
+        let shape = engine.layer_shape(0).unwrap();
+        assert_eq!(get(&shape, "kind").as_string().unwrap(), "conv");
+        assert_eq!((num(&shape, "channels"), num(&shape, "height"), num(&shape, "kernel"), num(&shape, "in_channels")), (4.0, 14.0, 5.0, 3.0));
+        assert_eq!(engine.weights(0).unwrap().length(), 4 * 5 * 5 * 3);
+        let before = engine.weights(0).unwrap().to_vec();
+        engine.train(5, false).unwrap();
+        assert_ne!(engine.weights(0).unwrap().to_vec(), before, "the kernels learn");
+        // Two slices score exactly as the whole set.
+        let whole = engine.evaluate(None).unwrap();
+        let (a, b) = (engine.evaluate_slice(0, 7).unwrap(), engine.evaluate_slice(7, 100).unwrap());
+        assert_eq!(num(&a, "count") + num(&b, "count"), 20.0);
+        let wrong = num(&a, "wrong") + num(&b, "wrong");
+        assert!((wrong / 20.0 - num(&whole, "error_rate")).abs() < 1e-9);
+        let sse = num(&a, "sse") + num(&b, "sse");
+        assert!((sse / 200.0 - num(&whole, "loss")).abs() < 1e-5, "{sse} vs {}", num(&whole, "loss"));
+        // Presenting a test image: its output, and the input normalised as in training.
+        assert_eq!(engine.present_test(2).unwrap().length(), 10);
+        assert!(message(engine.present_test(20).err().unwrap()).contains("out of range"));
+    }
+
+    #[wasm_bindgen_test]
+    fn wrong_cifar_input_is_refused_and_the_engine_keeps_its_data() {
+        let mut engine = cifar_engine();
+        let mut good = read_all(10, 10, 4096);
+        engine.load_cifar(&mut good).unwrap();
+        // Not CIFAR-10 at all.
+        let mut png = CifarReader::new();
+        png.begin_file("holiday.png", None).unwrap();
+        let m = message(png.push(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").and_then(|()| png.end_file()).expect_err("a PNG is refused"));
+        assert!(m.contains("holiday.png") && m.contains("PNG"), "{m}");
+        assert!(png.end_file().is_err(), "later calls repeat the error");
+        assert!(engine.load_cifar(&mut png).is_err());
+        // Incomplete: a batch missing.
+        let mut some = CifarReader::new();
+        let bytes = batch(5, 0);
+        some.begin_file("data_batch_1.bin", Some(bytes.len() as f64)).unwrap();
+        some.push(&bytes).unwrap();
+        some.end_file().unwrap();
+        let m = message(engine.load_cifar(&mut some).err().unwrap());
+        assert!(m.contains("incomplete") && m.contains("test_batch.bin"), "{m}");
+        // The engine still has the first data.
+        assert_eq!(engine.test_count(), 10);
+        engine.train(1, false).unwrap();
+        // An MNIST-sized network cannot be built over CIFAR-10 alone, and says why.
+        let m = message(engine.reset(js(r#"{"input_shape":null,"conv":[],"layers":[784,10]}"#)).err().unwrap());
+        assert!(m.contains("CIFAR-10") && m.contains("3072"), "{m}");
+        assert_eq!(get(&engine.data_info().unwrap(), "kind").as_string().unwrap(), "cifar10");
+    }
+}
