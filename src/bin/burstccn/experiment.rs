@@ -674,9 +674,10 @@ fn table1_outputs(views: &[View]) -> (String, Figure) {
     };
     let mut bars = Panel {
         title: "Best test error per model".into(),
-        x_label: "model (in the table's order)".into(),
+        x_label: "model".into(),
         y_label: "test error (%)".into(),
         integer_x: true,
+        x_names: models.clone(),
         empty_note: "no finished run yet".into(),
         ..Panel::default()
     };

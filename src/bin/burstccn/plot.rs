@@ -37,6 +37,9 @@ pub struct Panel {
     pub log_y: bool,
     /// x ticks at whole numbers only (layers, depths).
     pub integer_x: bool,
+    /// Names of the whole x values 1, 2, …, written at their ticks instead of the numbers
+    /// (categories such as models); needs `integer_x`.
+    pub x_names: Vec<String>,
     /// The least y range shown (in data units), e.g. 0–90° for angles; data beyond it widens it.
     pub y_range: Option<(f64, f64)>,
     /// Said in the middle of the panel when it has no points (e.g. why a model is missing).
@@ -147,6 +150,52 @@ fn y_of(panel: &Panel, y: f64) -> Option<f64> {
     }
 }
 
+/// Where the legend covers the fewest points of the lines (sampled along every segment):
+/// upper right unless that hides data and another corner or side hides less.
+fn legend_corner(panel: &Panel, (w, h): (u32, u32), (x0, x1): (f64, f64), (y0, y1): (f64, f64)) -> SeriesLabelPosition {
+    let labelled: Vec<&Series> = panel.series.iter().filter(|s| !s.label.is_empty() && !s.points.is_empty()).collect();
+    // The legend's size as a fraction of the plotting area (12 px labels, 18 px line marks,
+    // the margins and label areas of `draw_panel`).
+    let (plot_w, plot_h) = ((w as f64 - 62.0 - 24.0).max(1.0), (h as f64 - 42.0 - 24.0 - 22.0).max(1.0));
+    let chars = labelled.iter().map(|s| s.label.chars().count()).max().unwrap_or(0) as f64;
+    let fx = ((chars * 6.6 + 44.0) / plot_w).min(1.0);
+    let fy = ((labelled.len() as f64 * 15.5 + 14.0) / plot_h).min(1.0);
+    let mut samples: Vec<(f64, f64)> = Vec::new();
+    for s in &panel.series {
+        let pts: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .filter_map(|&(x, y, _)| Some(((x - x0) / (x1 - x0), (y_of(panel, y)? - y0) / (y1 - y0))))
+            .filter(|p| p.0.is_finite() && p.1.is_finite())
+            .collect();
+        samples.extend(pts.iter().copied());
+        for seg in pts.windows(2) {
+            for i in 1..24 {
+                let t = i as f64 / 24.0;
+                samples.push((seg[0].0 + t * (seg[1].0 - seg[0].0), seg[0].1 + t * (seg[1].1 - seg[0].1)));
+            }
+        }
+    }
+    let m = 0.03;
+    let candidates = [
+        (SeriesLabelPosition::UpperRight, (1.0 - fx - m, 1.0), (1.0 - fy - m, 1.0)),
+        (SeriesLabelPosition::UpperLeft, (0.0, fx + m), (1.0 - fy - m, 1.0)),
+        (SeriesLabelPosition::LowerRight, (1.0 - fx - m, 1.0), (0.0, fy + m)),
+        (SeriesLabelPosition::LowerLeft, (0.0, fx + m), (0.0, fy + m)),
+        (SeriesLabelPosition::MiddleRight, (1.0 - fx - m, 1.0), (0.5 - fy / 2.0 - m, 0.5 + fy / 2.0 + m)),
+        (SeriesLabelPosition::MiddleLeft, (0.0, fx + m), (0.5 - fy / 2.0 - m, 0.5 + fy / 2.0 + m)),
+    ];
+    let covered = |(bx, by): ((f64, f64), (f64, f64))| samples.iter().filter(|p| p.0 >= bx.0 && p.0 <= bx.1 && p.1 >= by.0 && p.1 <= by.1).count();
+    let mut best = (SeriesLabelPosition::UpperRight, usize::MAX);
+    for (pos, bx, by) in candidates {
+        let n = covered((bx, by));
+        if n < best.1 {
+            best = (pos, n);
+        }
+    }
+    best.0
+}
+
 fn draw_panel<DB: DrawingBackend>(panel: &Panel, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
     // The data's extent (error bars included), padded.
     let mut xs: Vec<f64> = Vec::new();
@@ -211,7 +260,18 @@ fn draw_panel<DB: DrawingBackend>(panel: &Panel, area: &DrawingArea<DB, Shift>) 
             tick(*v)
         }
     };
-    let x_fmt = |v: &f64| -> String { tick(*v) };
+    let names = &panel.x_names;
+    let x_fmt = |v: &f64| -> String {
+        if names.is_empty() {
+            return tick(*v);
+        }
+        let i = v.round();
+        if (v - i).abs() < 1e-6 && i >= 1.0 && (i as usize) <= names.len() {
+            names[i as usize - 1].clone()
+        } else {
+            String::new()
+        }
+    };
     let mut mesh = chart.configure_mesh();
     mesh.x_desc(panel.x_label.clone())
         .y_desc(panel.y_label.clone())
@@ -269,7 +329,7 @@ fn draw_panel<DB: DrawingBackend>(panel: &Panel, area: &DrawingArea<DB, Shift>) 
     if labelled {
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(legend_corner(panel, area.dim_in_pixel(), (x0, x1), (y0, y1)))
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(200, 200, 200))
             .label_font(("sans-serif", 12))
@@ -314,4 +374,31 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
         }
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn panel(points: &[(f64, f64)]) -> Panel {
+        let mut s = Series::new("BurstCCN", model_color("BurstCCN"));
+        s.points = points.iter().map(|&(x, y)| (x, y, None)).collect();
+        Panel { series: vec![s.clone(), Series { label: "Burstprop".into(), ..s }], ..Panel::default() }
+    }
+
+    #[test]
+    fn the_legend_goes_where_it_hides_no_line() {
+        let size = (PANEL_W, PANEL_H);
+        // Data low everywhere: the legend stays upper right.
+        let low = panel(&[(0.0, 0.0), (1.0, 0.1), (2.0, 0.0)]);
+        assert!(matches!(legend_corner(&low, size, (0.0, 2.0), (0.0, 1.0)), SeriesLabelPosition::UpperRight));
+        // A line climbing into the upper right corner (the depth figure's Burstprop): not there.
+        let rising = panel(&[(0.0, 0.1), (1.0, 0.2), (2.0, 1.0)]);
+        let pos = legend_corner(&rising, size, (0.0, 2.0), (0.0, 1.0));
+        assert!(matches!(pos, SeriesLabelPosition::UpperLeft), "{pos:?}");
+        // Lines high everywhere (angles near 80°): below them.
+        let high = panel(&[(0.0, 0.8), (1.0, 0.9), (2.0, 0.95)]);
+        let pos = legend_corner(&high, size, (0.0, 2.0), (0.0, 1.0));
+        assert!(matches!(pos, SeriesLabelPosition::LowerRight), "{pos:?}");
+    }
 }
