@@ -43,6 +43,16 @@ const buildShown = (frame) => frame.evaluate(() => {
   return { build: el.dataset.build, threads: Number(el.dataset.threads), text: el.textContent, isolated: self.crossOriginIsolated, cores: navigator.hardwareConcurrency };
 });
 
+/** Also collect console errors and uncaught exceptions of the page's workers into `page.errors`. */
+function watchWorkers(page) {
+  const urls = [];
+  page.on('worker', (w) => {
+    urls.push(w.url());
+    w.on('console', (m) => { if (m.type() === 'error') page.errors.push(`worker ${w.url()}: ${m.text()}`); });
+  });
+  return urls;
+}
+
 /** Open the page, wait for the engine, train until the samples counter has moved on. */
 async function openAndTrain(page, frame, url) {
   if (url) await page.goto(url);
@@ -98,6 +108,7 @@ test(`the threaded build trains like the single-threaded one (${STEPS} steps, ML
 test('cross-origin isolated (make demo): the page trains on the threaded build with every core; no console errors', { timeout: HANG_GUARD_MS }, async () => {
   const server = await startServer({ isolated: true });
   const page = await newPage(browser);
+  const workers = watchWorkers(page);
   try {
     const res = await page.goto(server.url);
     assert.equal(res.headers()['cross-origin-opener-policy'], 'same-origin');
@@ -109,6 +120,7 @@ test('cross-origin isolated (make demo): the page trains on the threaded build w
     assert.equal(shown.threads, Math.min(8, shown.cores), shown.text);
     assert.match(shown.text, new RegExp(`relaxed-simd-threads kernels\\) on ${shown.threads} threads`));
     assert.ok(await samples(page) >= 2000);
+    assert.equal(workers.filter((u) => u.endsWith('/threads-worker.js')).length, shown.threads - 1, 'one pool worker per further thread');
     await page.screenshot({ path: screenshotPath('threads-isolated.png') });
     assert.deepEqual(page.errors, []);
   } finally {
@@ -122,6 +134,7 @@ test('not isolated: the page trains on the single-worker build, as before; no co
   const page = await newPage(browser);
   const requested = [];
   page.on('request', (r) => requested.push(new URL(r.url()).pathname));
+  watchWorkers(page);
   try {
     const res = await page.goto(server.url);
     assert.equal(res.headers()['cross-origin-embedder-policy'], undefined);
