@@ -304,6 +304,7 @@ function onEval(m) {
     $('r-acc').textContent = pct(acc);
     $('r-acc').dataset.value = String(acc);
     $('r-acc').dataset.samples = String(samples);
+    $('r-acc').dataset.gen = String(m.gen);
     $('r-acc-scope').textContent = `${fmtInt(m.count)} test images`;
     $('r-acc').title = shape?.data.kind === 'cifar10'
       ? `The first ${fmtInt(m.count)} of the ${fmtInt(shape.data.test)} CIFAR-10 test images, scored at ${fmtInt(samples)} samples`
@@ -311,6 +312,7 @@ function onEval(m) {
   } else {
     $('r-full').textContent = pct(acc);
     $('r-full').dataset.value = String(acc);
+    $('r-full').dataset.gen = String(m.gen);
     $('r-full-scope').textContent = m.progress.epochs_done ? `after epoch ${m.progress.epochs_done}` : fmtInt(m.count);
     $('r-full').title = `All ${fmtInt(m.count)} ${DATA_NAMES[shape?.data.kind] ?? ''} test images${m.progress.epochs_done ? `, after epoch ${m.progress.epochs_done}` : ''}`;
   }
@@ -690,15 +692,17 @@ async function loadStrip(start) {
 
 /**
  * A new network: its scores are not known yet (its first comes from the worker shortly; the
- * old network's, in flight, are dropped by their `gen`).
+ * old network's, in flight, are dropped by their `gen`). A score of the new network may have
+ * come before the worker's reply that built it: that one stays.
  */
 function clearScores(s) {
   for (const id of ['r-acc', 'r-full']) {
+    if ($(id).dataset.gen === String(gen)) continue;
     $(id).textContent = '–';
     delete $(id).dataset.value;
     delete $(id).dataset.samples;
   }
-  $('r-full-scope').textContent = fmtInt(s.data.test);
+  if ($('r-full').dataset.gen !== String(gen)) $('r-full-scope').textContent = fmtInt(s.data.test);
 }
 
 /** The network now learns from other data: its test images, and what the readouts count. */
