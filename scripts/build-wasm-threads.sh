@@ -24,17 +24,27 @@ CARGO_TARGET_DIR=$target RUSTFLAGS="-C target-feature=+atomics,+bulk-memory,+mut
   cargo +nightly build --quiet --release --lib --target wasm32-unknown-unknown \
     -Z build-std=panic_abort,std --config 'profile.release.panic="abort"' \
     --no-default-features --features threads
-wasm-bindgen --target web --no-typescript --out-dir "$out" "$target/wasm32-unknown-unknown/release/burstccn.wasm"
+raw=$target/wasm32-unknown-unknown/release/burstccn.wasm
+# cargo relinks only when something changed: skip bindgen and wasm-opt (most of a no-op run).
+if [ "$out/burstccn_bg.wasm" -nt "$raw" ] && [ "$out/burstccn.js" -nt "$raw" ]; then
+  say "$out/ is up to date"
+  exit 0
+fi
+# Into a scratch directory first, so a failed step never leaves a half-made build behind.
+tmp=$target/pkg-threads.partial
+rm -rf "$tmp"
+wasm-bindgen --target web --no-typescript --out-dir "$tmp" "$raw"
 wasm-opt -O3 --enable-threads --enable-simd --enable-relaxed-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
-  --enable-sign-ext --enable-mutable-globals "$out/burstccn_bg.wasm" -o "$out/burstccn_bg.wasm"
+  --enable-sign-ext --enable-mutable-globals "$tmp/burstccn_bg.wasm" -o "$tmp/burstccn_bg.wasm"
 
 # The module must really share its memory and use the SIMD kernels.
-dump=$(wasm-objdump -x -j Import "$out/burstccn_bg.wasm")
+dump=$(wasm-objdump -x -j Import "$tmp/burstccn_bg.wasm")
 grep -q 'memory.*shared' <<<"$dump" || { echo "error: $out does not import a shared memory" >&2; exit 1; }
-relaxed=$(wasm-objdump -d "$out/burstccn_bg.wasm" | grep -c 'f32x4.relaxed_madd' || true)
-atomics=$(wasm-objdump -d "$out/burstccn_bg.wasm" | grep -c 'memory.atomic.wait32' || true)
-say "$out/: shared memory, $relaxed f32x4.relaxed_madd, $atomics memory.atomic.wait32; $(stat -c %s "$out/burstccn_bg.wasm") bytes; $(( $(date +%s) - started )) s"
+relaxed=$(wasm-objdump -d "$tmp/burstccn_bg.wasm" | grep -c 'f32x4.relaxed_madd' || true)
+atomics=$(wasm-objdump -d "$tmp/burstccn_bg.wasm" | grep -c 'memory.atomic.wait32' || true)
+say "$out/: shared memory, $relaxed f32x4.relaxed_madd, $atomics memory.atomic.wait32; $(stat -c %s "$tmp/burstccn_bg.wasm") bytes; $(( $(date +%s) - started )) s"
 if [ "$relaxed" -lt 10 ] || [ "$atomics" -lt 1 ]; then
   echo "error: $out lacks the expected relaxed-simd or atomic wait instructions" >&2
   exit 1
 fi
+mkdir -p "$out" && mv "$tmp/burstccn_bg.wasm" "$tmp/burstccn.js" "$out/" && rm -rf "$tmp"
