@@ -4,7 +4,7 @@ import {
   PARAMS, parseHash, toHash, engineConfig, fromEngineConfig, param, parseValue, hiddenParts, defaults, changed, unusedBy, knownStack,
 } from './state.js';
 import { createNotices, wireShareDialog } from './notices.js';
-import { NetworkView, OutputBars, renderLegend, drawDigit } from './heatmap.js';
+import { NetworkView, OutputBars, renderLegend, renderFlow, drawDigit } from './heatmap.js';
 import { LearningCurves, AlignmentChart, formatSamples } from './charts.js';
 import { DrawPad } from './draw.js';
 import { ConfusionMatrix, DigitStrip } from './testviews.js';
@@ -201,6 +201,7 @@ function setShape(s = shape) {
   if (s.data.cifar) cifarHeld = s.data.cifar;
   network.setShape(s);
   renderLegend($('legend'), s.model);
+  renderFlow(document.querySelector('#panel-network .flow'), s.model);
   const hidden = s.layers.slice(0, -1);
   const convs = hidden.filter((l) => l.kind === 'conv').length;
   alignment.setShape(hidden.length, { model: s.model, names: hidden.map((l, k) => (l.kind === 'conv' ? `conv ${k + 1}` : `hidden ${k + 1 - convs}`)) });

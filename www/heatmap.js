@@ -40,7 +40,7 @@ export const QUANTITY_SETS = {
     { ...E, name: 'rate', symbol: 'r = σ(v)', help: 'the pyramidal units’ rate: the forward signal' },
     { key: 'ri', name: 'interneuron rate', symbol: 'r<sup>I</sup>', map: EVENT_MAP, diverging: false, above: true, value: (L) => L.ri, help: 'one interneuron per unit of the layer above, predicting it from below' },
     { key: 'a', name: 'apical error', symbol: 'a', map: DIVERGING_MAP, diverging: true, value: (L) => L.u, help: 'top-down input minus the interneurons’ prediction of it: the error' },
-    { key: 'dn', name: 'nudge', symbol: 'e<sup>t</sup> − e', map: DIVERGING_MAP, diverging: true, value: (L) => minus(L.et, L.e), help: 'how far the apical error moves the rate: every synapse changes by it' },
+    { key: 'dn', name: 'nudge', symbol: 'r<sup>t</sup> − r', map: DIVERGING_MAP, diverging: true, value: (L) => minus(L.et, L.e), help: 'how far the apical error moves the rate: every synapse changes by it' },
   ],
 };
 
@@ -48,7 +48,7 @@ export const QUANTITY_SETS = {
 const OUTPUT_SIGNAL = {
   burstccn: { value: (L, pb) => minusConst(L.p, pb), title: 'burst probability p − p_b: the teaching signal' },
   burstprop: { value: (L, pb) => minusConst(L.p, pb), title: 'teacher burst probability p − p̄ (p̄ = p_b at the output): the teaching signal' },
-  edn: { value: (L) => minus(L.et, L.e), title: 'nudged rate eᵗ − e: the teaching signal' },
+  edn: { value: (L) => minus(L.et, L.e), title: 'nudged rate rᵗ − r: the teaching signal' },
 };
 
 /** Grid of a layer of n units: a little wider than tall. */
@@ -547,6 +547,23 @@ export class NetworkView {
     }
     ctx.putImageData(img, 0, 0);
   }
+}
+
+/**
+ * The direction labels above the network view: what goes forward and what comes back down, in
+ * the model's own words (only BurstCCN sends events back through Q; EDN has no bursts).
+ */
+const FLOW = {
+  burstccn: ['event rate <i>e</i> forward', 'burst rate <i>b</i> and events back (<i>Y</i>, <i>Q</i>)'],
+  burstprop: ['event rate <i>e</i> forward', 'burst rates <i>b̄</i>, <i>b</i> back (<i>Y</i>), without and with the teacher'],
+  edn: ['rate <i>r</i> forward', 'nudged rates <i>r<sup>t</sup></i> back (<i>Y</i>), minus the interneurons’ <i>r<sup>I</sup></i>'],
+};
+
+export function renderFlow(root, model = 'burstccn') {
+  const [fwd, bwd] = FLOW[model] ?? FLOW.burstccn;
+  root.querySelector('.fwd').innerHTML = `${fwd} <b class="arrow-f"></b>`;
+  root.querySelector('.bwd').innerHTML = `<b class="arrow-b"></b> ${bwd}`;
+  root.dataset.model = model;
 }
 
 /** The colour legend of a model's quantities: one scale per kind, same maps as the heatmaps. */
