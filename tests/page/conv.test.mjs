@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  OUT, startServer, launchBrowser, newPage, openReady, screenshotPath, mnistTest, digitStrokes, drawStrokes,
+  OUT, startServer, launchBrowser, newPage, openReady, screenshotPath, mnistTest, digitStrokes, drawStrokes, assertNoErrors, num,
 } from './helpers.mjs';
 import { cifarTarGz, batchFiles, CLASSES } from './cifar-data.mjs';
 
@@ -40,14 +40,6 @@ after(async () => {
   server?.stop();
 });
 
-function assertNoErrors(page) {
-  assert.deepEqual(page.errors, [], `errors on the page:\n${page.errors.join('\n')}`);
-}
-
-const num = async (page, selector, attr = 'value') => {
-  const v = await page.getAttribute(selector, `data-${attr}`);
-  return v === null || v === '' ? null : Number(v);
-};
 const samplesShown = (page) => page.evaluate(() => Number(document.querySelector('#r-samples').textContent.replace(/,/g, '')));
 const engineConfig = async (page) => JSON.parse(await page.getAttribute('#foot', 'data-engine-config'));
 const waitSamples = (page, n) => page.waitForFunction((m) => Number(document.querySelector('#r-samples').textContent.replace(/,/g, '')) >= m, n, { timeout: 240_000 });

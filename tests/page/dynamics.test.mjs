@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { createHandler } from '../../www/serve.mjs';
-import { OUT, launchBrowser, newPage, screenshotPath } from './helpers.mjs';
+import { OUT, launchBrowser, newPage, screenshotPath, assertNoErrors } from './helpers.mjs';
 
 /** Hang guard of a test: generous, since a busy machine is slow; no test checks the time it took. */
 const HANG_GUARD_MS = 300_000;
@@ -34,10 +34,6 @@ after(async () => {
   await browser?.close();
   server?.close();
 });
-
-function assertNoErrors(page) {
-  assert.deepEqual(page.errors, [], `errors on the page:\n${page.errors.join('\n')}`);
-}
 
 /** Open the view at `hash` and wait until the engine is running. */
 async function open(page, hash = '') {

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const OUT = path.join(ROOT, 'test-output');
@@ -153,4 +154,15 @@ export async function drawStrokes(page, strokes) {
     if (stroke.length === 1) await page.mouse.move(x0 + 1, y0 + 1);
     await page.mouse.up();
   }
+}
+
+/** No console error, page error or failed request was recorded on a page from `newPage`. */
+export function assertNoErrors(page) {
+  assert.deepEqual(page.errors, [], `errors on the page:\n${page.errors.join('\n')}`);
+}
+
+/** A number the page publishes in a `data-*` attribute (null while it has none). */
+export async function num(page, selector, attr = 'value') {
+  const v = await page.getAttribute(selector, `data-${attr}`);
+  return v === null || v === '' ? null : Number(v);
 }

@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { OUT, startServer, launchBrowser, newPage, openReady, screenshotPath } from './helpers.mjs';
+import { OUT, startServer, launchBrowser, newPage, openReady, screenshotPath, assertNoErrors } from './helpers.mjs';
 
 /**
  * Full-test-set accuracy after epoch 1 (chance: 10 %), thresholds with margin below what the page
@@ -42,10 +42,6 @@ after(async () => {
   await browser?.close();
   server?.stop();
 });
-
-function assertNoErrors(page) {
-  assert.deepEqual(page.errors, [], `errors on the page:\n${page.errors.join('\n')}`);
-}
 
 const engineConfig = async (page) => JSON.parse(await page.getAttribute('#foot', 'data-engine-config'));
 const samplesShown = (page) => page.evaluate(() => Number(document.querySelector('#r-samples').textContent.replace(/,/g, '')));

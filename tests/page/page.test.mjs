@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  OUT, startServer, launchBrowser, newPage, openReady, screenshotPath, mnistTest, digitStrokes, drawStrokes,
+  OUT, startServer, launchBrowser, newPage, openReady, screenshotPath, mnistTest, digitStrokes, drawStrokes, assertNoErrors, num,
 } from './helpers.mjs';
 
 /**
@@ -39,14 +39,6 @@ after(async () => {
   server?.stop();
 });
 
-function assertNoErrors(page) {
-  assert.deepEqual(page.errors, [], `errors on the page:\n${page.errors.join('\n')}`);
-}
-
-const num = async (page, selector, attr = 'value') => {
-  const v = await page.getAttribute(selector, `data-${attr}`);
-  return v === null || v === '' ? null : Number(v);
-};
 
 /** Pixels of one heatmap canvas, and how many distinct colours it holds. */
 const heatmap = (page, layer, quantity) => page.evaluate(([k, q]) => {
