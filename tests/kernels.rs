@@ -250,3 +250,63 @@ fn threaded_products_equal_single_threaded_ones_bit_for_bit() {
         }
     }
 }
+
+/// `for_item_blocks` hands every item to exactly one block, on one thread or on the team, and
+/// the blocks it gives are the right parts of every buffer.
+#[test]
+fn item_blocks_cover_every_item_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    for name in kernels::available() {
+        let k = kernels::by_name(name).unwrap();
+        for &(items, per_item, work) in &[(0usize, 3usize, 1usize), (1, 5, 1 << 20), (7, 3, 1), (33, 4, 1 << 16), (1000, 2, 1 << 10), (97, 300, 64)] {
+            let visits: Vec<AtomicUsize> = (0..items).map(|_| AtomicUsize::new(0)).collect();
+            let mut a = vec![0.0f32; items * per_item + 3];
+            let mut b = vec![0.0f32; items * 2];
+            kernels::for_item_blocks(k, items, work, [(&mut a[..], per_item), (&mut b[..], 2)], &|first, count, [a, b]| {
+                assert_eq!((a.len(), b.len()), (count * per_item, count * 2));
+                for i in 0..count {
+                    visits[first + i].fetch_add(1, Ordering::Relaxed);
+                    a[i * per_item..(i + 1) * per_item].iter_mut().for_each(|v| *v = (first + i) as f32);
+                    b[2 * i] = (first + i) as f32;
+                }
+            });
+            assert!(visits.iter().all(|v| v.load(Ordering::Relaxed) == 1), "{name} {items} items: {visits:?}");
+            assert!(a.chunks(per_item).take(items).enumerate().all(|(i, c)| c.iter().all(|&v| v == i as f32)), "{name}");
+            assert!(a[items * per_item..].iter().all(|&v| v == 0.0), "{name}: wrote past the items");
+            assert!((0..items).all(|i| b[2 * i] == i as f32), "{name}");
+        }
+    }
+}
+
+/// A whole conv net, trained on the team, equals the same net trained on one thread bit for
+/// bit: the products, im2col/col2im and the elementwise passes are all cut along the batch or
+/// along whole tiles.
+#[test]
+fn a_conv_net_trained_on_the_team_equals_one_trained_on_one_thread() {
+    use burstccn::model::{Config, Network};
+    let names = kernels::available();
+    for name in names.iter().filter(|n| n.ends_with("-threads")) {
+        let train = |k: &'static dyn Kernels| {
+            let cfg = Config { batch_size: 32, seed: 5, ..Config::default() }.with_stack("c16k5s2,c32k3s1,f40", [3, 20, 20], 10).unwrap();
+            let mut net = Network::new(cfg).unwrap();
+            net.set_kernels(k);
+            let mut rng = Random::new(11, 0);
+            for step in 0..3 {
+                let x: Vec<f32> = (0..32 * 1200).map(|_| rng.uniform()).collect();
+                let labels: Vec<u8> = (0..32).map(|i| ((i * 7 + step) % 10) as u8).collect();
+                net.load_inputs(&x).unwrap();
+                net.train_step(&labels, step == 2).unwrap();
+            }
+            let mut bits = Vec::new();
+            for l in net.layers() {
+                bits.extend(l.weight.iter().chain(&l.bias).map(|v| v.to_bits()));
+            }
+            for k in 0..net.layers().len() - 1 {
+                bits.extend(net.apical(k).iter().map(|v| v.to_bits()));
+            }
+            bits
+        };
+        let single = kernels::by_name(name.trim_end_matches("-threads")).unwrap();
+        assert!(train(kernels::by_name(name).unwrap()) == train(single), "{name} differs from {}", single.name());
+    }
+}

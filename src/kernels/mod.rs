@@ -204,6 +204,68 @@ pub trait Kernels: Send + Sync {
     fn bias_sigmoid(&self, bias: &[f32], x: &mut [f32]) {
         sigmoid::bias_sigmoid_portable(bias, x)
     }
+
+    /// Run `job(first, count)` over blocks that together cover the items `0..items` exactly
+    /// once, `work` being about how many values the whole job reads or writes. Here: one block
+    /// on this thread. Kernels with a team of threads (`parallel.rs`) share the blocks among
+    /// them when the work is large enough to pay for waking the team. The elementwise passes
+    /// and `im2col`/`col2im` go through [`for_item_blocks`], which calls this.
+    fn for_blocks(&self, items: usize, work: usize, job: &(dyn Fn(usize, usize) + Sync)) {
+        let _ = work;
+        if items > 0 {
+            job(0, items)
+        }
+    }
+}
+
+/// The cost of one sigmoid in [`Kernels::for_blocks`]' work units (values touched): about what
+/// four copies cost.
+pub const SIGMOID_WORK: usize = 4;
+
+/// One output buffer of [`for_item_blocks`], as raw parts so disjoint blocks of it can be
+/// handed to different threads.
+#[derive(Clone, Copy)]
+struct BlockOut {
+    ptr: *mut f32,
+    item_len: usize,
+}
+
+// SAFETY: only used by `for_item_blocks` to build non-overlapping slices, one set per block,
+// while the caller's exclusive borrows are held.
+unsafe impl Send for BlockOut {}
+unsafe impl Sync for BlockOut {}
+
+/// The per-block job of [`for_item_blocks`]: `(first item, item count, the N output blocks)`.
+pub type ItemBlockJob<'a, const N: usize> = dyn Fn(usize, usize, [&mut [f32]; N]) + Sync + 'a;
+
+/// `f(first, count, blocks)` over the items `0..items`, cut into blocks by
+/// [`Kernels::for_blocks`]: `blocks[i]` is items `first..first + count` of `outs[i]`, which holds
+/// `item_len` values per item (given with each buffer). Read-only inputs are captured by `f` and
+/// indexed with `first`. `work_per_item` is about the values one item touches. Each value is
+/// computed by the same code whatever the cut, so the results never depend on the threads.
+///
+/// Panics if a buffer holds fewer than `items · item_len` values.
+pub fn for_item_blocks<const N: usize>(
+    kern: &dyn Kernels,
+    items: usize,
+    work_per_item: usize,
+    outs: [(&mut [f32], usize); N],
+    f: &ItemBlockJob<'_, N>,
+) {
+    let mut outs = outs;
+    // The exclusive borrows in `outs` are held until we return, so nobody else sees the buffers.
+    let parts: [BlockOut; N] = core::array::from_fn(|i| {
+        let (buf, item_len) = (&mut *outs[i].0, outs[i].1);
+        assert!(buf.len() >= items * item_len, "for_item_blocks: buffer {i} holds {} values, needs {}", buf.len(), items * item_len);
+        BlockOut { ptr: buf.as_mut_ptr(), item_len }
+    });
+    kern.for_blocks(items, items.saturating_mul(work_per_item), &|first, count| {
+        assert!(first + count <= items, "for_blocks gave a block past the end");
+        // SAFETY: blocks never overlap (for_blocks covers each item once) and lie inside the
+        // buffers (checked above); the buffers are exclusively borrowed for this call.
+        let blocks = parts.map(|b| unsafe { core::slice::from_raw_parts_mut(b.ptr.add(first * b.item_len), count * b.item_len) });
+        f(first, count, blocks)
+    });
 }
 
 /// Shapes of `C ← β C + α A Bᵀ`.

@@ -15,13 +15,14 @@
 //!
 //! All three are products over the whole batch through `im2col` (kernels/conv.rs): the
 //! windows of the input become rows, so `conv = im2col(x)·Wᵀ`, `corr = δᵀ·im2col(x)` and
-//! `convT = col2im(z·W)`.
+//! `convT = col2im(z·W)`. `im2col` and `col2im` work sample by sample, so with a team of
+//! threads each takes a block of the batch's samples.
 
 // BLAS-style signatures: shapes, scalars and buffers, named as in the equations.
 #![allow(clippy::too_many_arguments)]
 
 use crate::kernels::conv::{col2im, im2col, ConvGeom};
-use crate::kernels::{Kernels, MatMut, MatRef};
+use crate::kernels::{for_item_blocks, Kernels, MatMut, MatRef};
 
 /// `e ← σ(conv(x, W) + c)` for `rows` samples; fills `cols` with the windows of `x` (kept for
 /// the weight update). `weight_t` receives Wᵀ (`window × c_out`): the product is taken as
@@ -31,13 +32,13 @@ use crate::kernels::{Kernels, MatMut, MatRef};
 pub(super) fn forward(kern: &dyn Kernels, g: &ConvGeom, rows: usize, x: &[f32], weight: &[f32], bias: &[f32], cols: &mut [f32], weight_t: &mut [f32], e: &mut [f32]) {
     let (m, win) = (rows * g.positions(), g.window());
     let cols = &mut cols[..m * win];
-    im2col(g, rows, x, cols);
+    let (per_sample, in_len) = (g.positions() * win, g.input_len());
+    for_item_blocks(kern, rows, per_sample, [(cols, per_sample)], &|first, n, [cols]| {
+        im2col(g, n, &x[first * in_len..(first + n) * in_len], cols)
+    });
     let weight_t = &mut weight_t[..win * g.c_out];
-    for (co, kernel) in weight.chunks_exact(win).enumerate() {
-        for (p, &w) in kernel.iter().enumerate() {
-            weight_t[p * g.c_out + co] = w;
-        }
-    }
+    let weight = &weight[..g.c_out * win];
+    for_item_blocks(kern, win, g.c_out, [(weight_t, g.c_out)], &|first, n, [rows_t]| transpose_rows(weight, g.c_out, win, first, n, rows_t));
     let e = &mut e[..m * g.c_out];
     kern.gemm_nn(1.0, MatRef::new(cols, m, win), MatRef::new(weight_t, win, g.c_out), 0.0, MatMut::new(e, m, g.c_out));
     // The output viewed as (positions × feature maps): one bias per column.
@@ -60,7 +61,11 @@ pub(super) fn transpose(kern: &dyn Kernels, g: &ConvGeom, rows: usize, terms: &[
             MatMut::new(cols, m, g.window()),
         );
     }
-    col2im(g, rows, cols, 0.0, out);
+    let (per_sample, in_len) = (g.positions() * g.window(), g.input_len());
+    let cols = &*cols;
+    for_item_blocks(kern, rows, per_sample, [(out, in_len)], &|first, n, [out]| {
+        col2im(g, n, &cols[first * per_sample..(first + n) * per_sample], 0.0, out)
+    });
 }
 
 /// `W ← β·W + α·corr(x, δ)` from the windows `cols` of the input: `δᵀ·cols`.
@@ -78,4 +83,20 @@ pub(super) fn correlate_into(kern: &dyn Kernels, g: &ConvGeom, rows: usize, alph
 /// `out[c] = factor · Σ_{n,y,x} δ[n, y, x, c] / rows`: the bias step of each feature map.
 pub(super) fn bias_sums(g: &ConvGeom, rows: usize, delta: &[f32], factor: f32, out: &mut [f32]) {
     super::dense::column_sums(&delta[..rows * g.output_len()], g.c_out, factor / rows as f32, out);
+}
+
+/// Rows `first..first + n` of `srcᵀ` into `dst` (`n × rows`), for a row-major `rows × cols`
+/// source: 16 columns of the source at a time, so its reads stay in cache lines (a plain loop
+/// over the whole matrix took 5 % of a CIFAR-10 training step).
+fn transpose_rows(src: &[f32], rows: usize, cols: usize, first: usize, n: usize, dst: &mut [f32]) {
+    const TILE: usize = 16;
+    for c0 in (first..first + n).step_by(TILE) {
+        let c1 = (c0 + TILE).min(first + n).min(cols);
+        for r in 0..rows {
+            let row = &src[r * cols..(r + 1) * cols];
+            for c in c0..c1 {
+                dst[(c - first) * rows + r] = row[c];
+            }
+        }
+    }
 }

@@ -333,6 +333,9 @@ impl Kernels for Timed {
     fn bias_sigmoid(&self, bias: &[f32], x: &mut [f32]) {
         self.inner.bias_sigmoid(bias, x)
     }
+    fn for_blocks(&self, items: usize, work: usize, job: &(dyn Fn(usize, usize) + Sync)) {
+        self.inner.for_blocks(items, work, job)
+    }
 }
 
 pub fn run(a: BenchArgs) -> Result<(), String> {
