@@ -296,34 +296,7 @@ impl Burstprop {
 
     // ------------------------------------------------------------------ accessors
 
-    /// The settings in force.
-    pub fn config(&self) -> &BurstpropConfig {
-        &self.cfg
-    }
-
-    /// The wrapped network: W, b, Y, the event rates and the teacher sweep's p, b, uᵗ.
-    pub fn network(&self) -> &Network {
-        &self.net
-    }
-
-    pub(crate) fn network_mut(&mut self) -> &mut Network {
-        &mut self.net
-    }
-
-    /// Use other kernels from now on.
-    pub fn set_kernels(&mut self, kern: &'static dyn Kernels) {
-        self.net.set_kernels(kern);
-    }
-
-    /// Load a batch of inputs given as floats (`rows × input_len`).
-    pub fn load_inputs(&mut self, x: &[f32]) -> Result<usize, Error> {
-        self.net.load_inputs(x)
-    }
-
-    /// Load a batch of byte images (0–255), scaled to [0, 1].
-    pub fn load_images_u8(&mut self, pixels: &[u8]) -> Result<usize, Error> {
-        self.net.load_images_u8(pixels)
-    }
+    super::network_accessors!(BurstpropConfig, "W, b, Y, the event rates and the teacher sweep's p, b, uᵗ");
 
     /// Set W and b of layer k (tests: hand-built networks); tied feedback follows.
     pub fn set_weight(&mut self, k: usize, w: &[f32], b: &[f32]) -> Result<(), Error> {

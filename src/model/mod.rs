@@ -11,6 +11,42 @@
 //!   around a `Network`;
 //! - `any.rs`: one entry point for all three (`ModelConfig`, `AnyModel`).
 
+/// The accessors a model built around a [`Network`] (in its field `net`, with its settings in
+/// `cfg`) passes straight through: Burstprop and EDN.
+macro_rules! network_accessors {
+    ($config:ty, $holds:literal) => {
+        /// The settings in force.
+        pub fn config(&self) -> &$config {
+            &self.cfg
+        }
+
+        #[doc = concat!("The wrapped network: ", $holds, ".")]
+        pub fn network(&self) -> &Network {
+            &self.net
+        }
+
+        pub(crate) fn network_mut(&mut self) -> &mut Network {
+            &mut self.net
+        }
+
+        /// Use other kernels from now on.
+        pub fn set_kernels(&mut self, kern: &'static dyn Kernels) {
+            self.net.set_kernels(kern);
+        }
+
+        /// Load a batch of inputs given as floats (`rows × input_len`).
+        pub fn load_inputs(&mut self, x: &[f32]) -> Result<usize, Error> {
+            self.net.load_inputs(x)
+        }
+
+        /// Load a batch of byte images (0–255), scaled to [0, 1].
+        pub fn load_images_u8(&mut self, pixels: &[u8]) -> Result<usize, Error> {
+            self.net.load_images_u8(pixels)
+        }
+    };
+}
+use network_accessors;
+
 mod any;
 mod burstprop;
 mod config;
