@@ -82,9 +82,10 @@ test-page: wasm wasm-threads
 	npm run --silent test:page
 
 # The page suites N times (default 10) with one core kept busy; prints the pass count per test.
+# SUITES="models conv" runs only those suites.
 N ?= 10
 test-stress: wasm wasm-threads
-	N=$(N) scripts/stress.sh
+	N=$(N) SUITES="$(SUITES)" scripts/stress.sh
 
 # Fuzzing (cargo-fuzz on the nightly toolchain, libFuzzer): each fuzz/ target for SECONDS
 # seconds, one after another, from its committed seeds (fuzz/seeds) and what earlier runs

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make test-stress [N=10]`: run every page suite (the files of package.json's `test:page`) N times
+# `make test-stress [N=10] [SUITES="models conv"]`: run every page suite (or those named) (the files of package.json's `test:page`) N times
 # while one core is kept busy by a load process this script starts and always stops, then print
 # how many of the N runs each test passed. Goal: N of N for every test, on a busy machine.
 # Logs (TAP, one file per suite and run) go to test-output/stress/.
@@ -16,6 +16,16 @@ mapfile -t FILES < <(node -e '
   const s = require("./package.json").scripts["test:page"];
   for (const w of s.split(/\s+/)) if (/^tests\/page\/.*\.m?js$/.test(w)) console.log(w);')
 [ ${#FILES[@]} -gt 0 ] || { echo "no page suites found in package.json's test:page" >&2; exit 2; }
+# SUITES="models conv" keeps only those suites (names as in tests/page/<name>.test.mjs).
+if [ -n "${SUITES:-}" ]; then
+  keep=()
+  for name in $SUITES; do
+    found=
+    for f in "${FILES[@]}"; do [ "$(basename "$f" .test.mjs)" = "$name" ] && keep+=("$f") && found=1; done
+    [ -n "$found" ] || { echo "SUITES: no page suite '$name' (have: $(for f in "${FILES[@]}"; do basename "$f" .test.mjs; done | tr '\n' ' '))" >&2; exit 2; }
+  done
+  FILES=("${keep[@]}")
+fi
 
 # One core busy for the whole run: stress-ng where Debian's is installed, else a shell loop.
 load_pid=

@@ -44,6 +44,11 @@ const MEMORY_GROWTH = 0.05;
 const RATE_BAND = 0.2;
 const TEACH_EVERY_MS = 20_000;
 const HEAP_EVERY_MS = 10_000;
+// --allocations: from minute 5 on, V8's sampling heap profiler runs in the page and the worker;
+// the report then lists where the objects still alive at the end were allocated (function,
+// file:line, live bytes), so a growing heap can be traced to its code.
+const ALLOCATIONS = process.argv.includes('--allocations');
+const SAMPLING_INTERVAL_BYTES = 512;
 if (!(MINUTES >= BASELINE_MINUTE + 2)) {
   console.error(`MINUTES must be at least ${BASELINE_MINUTE + 2} (got ${MINUTES})`);
   process.exit(2);
@@ -201,6 +206,30 @@ try {
       `heap page ${(s.page_heap_bytes / 2 ** 20).toFixed(2)} MiB / worker ${(s.worker_heap_bytes / 2 ** 20).toFixed(2)} MiB, epoch ${s.epoch}, acc ${s.accuracy}, load ${s.load_avg}`);
   }
 
+  // Live objects by the place they were allocated: the sampling profile's tree, each node's
+  // self size added to its own frame and to the two frames that called it.
+  const liveAllocations = async (send) => {
+    await send('HeapProfiler.collectGarbage');
+    const { profile } = await send('HeapProfiler.getSamplingProfile');
+    const sites = new Map();
+    const walk = (node, stack) => {
+      const f = node.callFrame;
+      const here = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop() || '(native)'}:${f.lineNumber + 1}`;
+      const chain = [here, ...stack].slice(0, 3).join(' ← ');
+      if (node.selfSize) sites.set(chain, (sites.get(chain) || 0) + node.selfSize);
+      for (const c of node.children) walk(c, [here, ...stack]);
+    };
+    walk(profile.head, []);
+    return [...sites].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([site, bytes]) => ({ site, live_bytes: bytes }));
+  };
+  const startAllocations = async () => {
+    for (const send of [(m, p) => pageCdp.send(m, p), workerCdp]) {
+      await send('HeapProfiler.enable');
+      await send('HeapProfiler.startSampling', { samplingInterval: SAMPLING_INTERVAL_BYTES });
+    }
+    log(`sampling heap profiler on (every ${SAMPLING_INTERVAL_BYTES} bytes) in the page and the worker`);
+  };
+
   await page.waitForFunction(() => document.body.classList.contains('is-running'));
   await sample(0);
   for (let minute = 1; minute <= MINUTES; minute++) {
@@ -212,9 +241,17 @@ try {
     await evaluateNow();
     await page.waitForTimeout(Math.max(0, due - Date.now()));
     await sample(minute);
+    if (ALLOCATIONS && minute === BASELINE_MINUTE) await startAllocations();
   }
   sampling = false;
   await heapLoop;
+  let allocations = null;
+  if (ALLOCATIONS) {
+    allocations = { page: await liveAllocations((m, p) => pageCdp.send(m, p)), worker: await liveAllocations(workerCdp) };
+    for (const [where, list] of Object.entries(allocations)) {
+      log(`live since minute ${BASELINE_MINUTE}, ${where}: ${list.slice(0, 8).map((a) => `${(a.live_bytes / 1024).toFixed(1)} KiB ${a.site}`).join('\n    ')}`);
+    }
+  }
 
   // The verdict, as defined at the top of this file.
   const base = series.find((s) => s.minute === BASELINE_MINUTE);
@@ -250,6 +287,7 @@ try {
     pass,
     errors,
     series,
+    ...(allocations ? { allocations_live_since_minute_5: allocations } : {}),
   };
   const out = path.join(root, 'test-output', 'soak.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
