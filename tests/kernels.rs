@@ -132,6 +132,10 @@ fn long_k_crosses_the_panel_blocking() {
             compare(k, Op::Nn, 9, 29, kk, 1, 1.0, 0.0, kk as u64);
             compare(k, Op::Tn, 9, 29, kk, 1, 1.0, 0.5, kk as u64);
             compare(k, Op::Nt, 9, 29, kk, 1, 1.0, 1.0, kk as u64);
+            // Few rows of C, many columns: A·Bᵀ is computed transposed (blocked.rs), into a
+            // strided C, with β on the old C.
+            compare(k, Op::Nt, 32, 200, kk, 2, 0.5, 0.7, kk as u64);
+            compare(k, Op::Nt, 3, 130, kk, 1, 1.0, 0.0, kk as u64);
         }
     }
 }
@@ -231,14 +235,16 @@ fn subnormals_are_flushed_inside_and_the_callers_mode_is_restored() {
 }
 
 /// A product split across the thread team equals the single-threaded one bit for bit: the
-/// blocks of C are cut along whole tiles and every element sums k in the same order.
+/// blocks of C are cut along whole tiles and every element sums k in the same order. (32 × 192
+/// is computed transposed on one thread and as two direct blocks of 96 columns on two: the two
+/// routes agree bit for bit too.)
 #[test]
 fn threaded_products_equal_single_threaded_ones_bit_for_bit() {
     let names = kernels::available();
     for name in names.iter().filter(|n| n.ends_with("-threads")) {
         let threaded = kernels::by_name(name).unwrap();
         let single = kernels::by_name(name.trim_end_matches("-threads")).unwrap();
-        for &(seed, (m, n, kk)) in &[(2000u64, (300usize, 200usize, 150usize)), (2001, (37, 1500, 90)), (2002, (1400, 40, 70)), (2003, (64, 75, 3000))] {
+        for &(seed, (m, n, kk)) in &[(2000u64, (300usize, 200usize, 150usize)), (2001, (37, 1500, 90)), (2002, (1400, 40, 70)), (2003, (64, 75, 3000)), (2004, (32, 192, 300)), (2005, (32, 1480, 2304))] {
             for op in [Op::Nt, Op::Nn, Op::Tn] {
                 for beta in [0.0, 1.0] {
                     let (want, _) = run(single, op, m, n, kk, 1, 0.3, beta, seed);

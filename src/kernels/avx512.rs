@@ -86,6 +86,16 @@ unsafe fn bias_sigmoid(bias: &[f32], x: &mut [f32]) {
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn gemm(m: usize, n: usize, k: usize, alpha: f32, a: *const f32, a_rs: usize, a_ks: usize, b: *const f32, b_ks: usize, b_cs: usize, beta: f32, c: *mut f32, ldc: usize) {
+    if blocked::transposed_pays(m, n, k, b_ks) {
+        return blocked::gemm_transposed(m, n, k, alpha, a, a_rs, a_ks, b, b_ks, b_cs, beta, c, ldc, gemm_direct);
+    }
+    gemm_direct(m, n, k, alpha, a, a_rs, a_ks, b, b_ks, b_cs, beta, c, ldc)
+}
+
+/// [`gemm`] without the transposed route (which calls this on the transposed problem).
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn gemm_direct(m: usize, n: usize, k: usize, alpha: f32, a: *const f32, a_rs: usize, a_ks: usize, b: *const f32, b_ks: usize, b_cs: usize, beta: f32, c: *mut f32, ldc: usize) {
     let wide = m.next_multiple_of(6) * n.next_multiple_of(64);
     let narrow = m.next_multiple_of(8) * n.next_multiple_of(32);
     if wide * 20 <= narrow * 21 {

@@ -143,28 +143,45 @@ fn scratch_len(mr: usize, nr: usize, m: usize, n: usize, k: usize, pack_a: bool)
 }
 
 #[cfg(feature = "std")]
+type Pool = std::thread::LocalKey<core::cell::Cell<Vec<f32>>>;
+#[cfg(not(feature = "std"))]
+type Pool = ();
+
+#[cfg(feature = "std")]
 std::thread_local! {
     /// Each thread's packing buffer, kept between products (it grows to the largest needed).
     static SCRATCH: core::cell::Cell<Vec<f32>> = const { core::cell::Cell::new(Vec::new()) };
+    /// Each thread's buffer for the transposed C of [`gemm_transposed`].
+    static CT_SCRATCH: core::cell::Cell<Vec<f32>> = const { core::cell::Cell::new(Vec::new()) };
 }
+#[cfg(not(feature = "std"))]
+static SCRATCH: Pool = ();
+#[cfg(not(feature = "std"))]
+static CT_SCRATCH: Pool = ();
 
 /// A 64-byte aligned scratch buffer of floats (contents undefined), returned to this thread's
 /// pool when dropped. (A guard rather than a closure: a closure's body would be compiled
 /// without the caller's SIMD features, leaving every intrinsic an out-of-line call.)
 struct Scratch {
     buf: Vec<f32>,
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    pool: &'static Pool,
 }
 
 impl Scratch {
     fn take(len: usize) -> Scratch {
+        Scratch::take_for(&SCRATCH, len)
+    }
+
+    fn take_for(pool: &'static Pool, len: usize) -> Scratch {
         #[cfg(feature = "std")]
-        let mut buf = SCRATCH.with(|s| s.take());
+        let mut buf = pool.with(|s| s.take());
         #[cfg(not(feature = "std"))]
         let mut buf: Vec<f32> = Vec::new();
         if buf.capacity() < len + 16 {
             buf = Vec::with_capacity(len + 16);
         }
-        Scratch { buf }
+        Scratch { buf, pool }
     }
 
     fn ptr(&mut self) -> *mut f32 {
@@ -178,7 +195,69 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let buf = core::mem::take(&mut self.buf);
-        SCRATCH.with(|s| s.set(buf));
+        self.pool.with(|s| s.set(buf));
+    }
+}
+
+/// C may have at most this many rows for [`transposed_pays`].
+pub(crate) const SHORT_M: usize = 32;
+
+/// Whether `C (m × n) ← β·C + α·op(A)·op(B)` is better computed as `Cᵀ ← op(B)ᵀ·op(A)ᵀ`: when C
+/// has few rows and many columns, op(B) (n × k, a dense layer's weights) is the big operand.
+/// Directly, the driver packs all of it for every product, a full copy of the weights for a
+/// product that uses each weight only m times; transposed, op(B)ᵀ is the A side, read in place,
+/// and only the small op(A) is packed. (The CIFAR-10 net's 2,304 → 1,480 layer at batch 32:
+/// see `burstccn bench --model paper-cifar --breakdown`.)
+pub(crate) fn transposed_pays(m: usize, n: usize, k: usize, b_ks: usize) -> bool {
+    // Only where op(B)ᵀ's rows are contiguous (`A·Bᵀ`, b_ks = 1): read in place by rows. For
+    // `A·B`, op(B)ᵀ would be read down columns, a cache line per value (measured 3× slower),
+    // and packing a row-major B is a plain copy anyway.
+    b_ks == 1 && m <= SHORT_M && n >= 4 * m && k >= 64
+}
+
+/// The signature of a product by strides (what [`gemm`] takes).
+pub(crate) type StridedGemm = unsafe fn(usize, usize, usize, f32, *const f32, usize, usize, *const f32, usize, usize, f32, *mut f32, usize);
+
+/// `C ← β·C + α·op(A)·op(B)` computed as `Cᵀ ← β·Cᵀ + α·op(B)ᵀ·op(A)ᵀ` by `inner` into a
+/// scratch Cᵀ, then copied back. Every element gets exactly the arithmetic it gets directly: the
+/// same products summed in the same order in the same panels (a·b = b·a in each fused
+/// multiply-add), and β applied to the old C in the first panel (Cᵀ starts as a copy of C), so
+/// the two ways agree bit for bit.
+///
+/// # Safety
+/// As for [`gemm`]; `inner` must be callable on this CPU.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn gemm_transposed(
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: *const f32,
+    a_rs: usize,
+    a_ks: usize,
+    b: *const f32,
+    b_ks: usize,
+    b_cs: usize,
+    beta: f32,
+    c: *mut f32,
+    ldc: usize,
+    inner: StridedGemm,
+) {
+    let mut scratch = Scratch::take_for(&CT_SCRATCH, n * m);
+    let ct = scratch.ptr();
+    if beta != 0.0 {
+        for i in 0..m {
+            for j in 0..n {
+                *ct.add(j * m + i) = *c.add(i * ldc + j);
+            }
+        }
+    }
+    // op(B)ᵀ(j, p) = op(B)(p, j) = b[p·b_ks + j·b_cs]; op(A)ᵀ(p, i) = a[i·a_rs + p·a_ks].
+    inner(n, m, k, alpha, b, b_cs, b_ks, a, a_ks, a_rs, beta, ct, m);
+    for i in 0..m {
+        for j in 0..n {
+            *c.add(i * ldc + j) = *ct.add(j * m + i);
+        }
     }
 }
 
