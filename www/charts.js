@@ -83,10 +83,13 @@ class Chart {
     this.schedule();
   }
 
-  /** Halve the older half of the rows, keeping every non-null value of a sparse series. */
+  /** Halve the older half of the rows, keeping every non-null value of a sparse series (the
+   *  once-an-epoch full test score) until those alone would fill half the chart. */
   thin() {
     const d = this.data;
-    const keep = d[0].map((_, i) => i >= d[0].length / 2 || i % 2 === 0 || d.some((col, c) => c > 0 && col[i] != null && this.sparse?.includes(c)));
+    const sparse = (i) => d.some((col, c) => c > 0 && col[i] != null && this.sparse?.includes(c));
+    const keepSparse = d[0].filter((_, i) => sparse(i)).length < MAX_ROWS / 2;
+    const keep = d[0].map((_, i) => i >= d[0].length / 2 || i % 2 === 0 || (keepSparse && sparse(i)));
     for (let c = 0; c < d.length; c++) d[c] = d[c].filter((_, i) => keep[i]);
   }
 
@@ -184,8 +187,10 @@ export class LearningCurves {
     this.rows.loss.push([x, ...loss]);
     this.chart.push(this.shown(this.rows[this.mode].at(-1)));
     if (this.rows.error.length > MAX_ROWS * 2) {
-      this.rows.error = this.rows.error.filter((r, i) => i % 2 === 0 || r[3] != null);
-      this.rows.loss = this.rows.loss.filter((r, i) => i % 2 === 0 || r[3] != null);
+      // Every full-test row is kept, until there are MAX_ROWS of them (hours of training).
+      const full = this.rows.error.filter((r) => r[3] != null).length < MAX_ROWS;
+      this.rows.error = this.rows.error.filter((r, i) => i % 2 === 0 || (full && r[3] != null));
+      this.rows.loss = this.rows.loss.filter((r, i) => i % 2 === 0 || (full && r[3] != null));
     }
   }
 
