@@ -7,16 +7,18 @@ cd "$(dirname "$0")/.."
 say() { printf '\033[1;34m[wasm]\033[0m %s\n' "$*"; }
 features=(--no-default-features --features wasm)
 
-build() { # out-dir rustflags
+build() { # out-dir rustflags [target-dir]
   say "wasm-pack build → $1 (${2})"
-  RUSTFLAGS="$2" wasm-pack --quiet build --target web --release --out-dir "$1" --no-typescript --no-pack -- "${features[@]}" \
+  # Each set of RUSTFLAGS in its own target dir (the relaxed one shared with `make test-wasm`),
+  # so the builds do not invalidate each other and a second `make wasm` rebuilds nothing.
+  CARGO_TARGET_DIR="${3:-target}" RUSTFLAGS="$2" wasm-pack --quiet build --target web --release --out-dir "$1" --no-typescript --no-pack -- "${features[@]}" \
     2> >(grep -vE 'Optional field missing|License key is set|failed to get wasm-pack version' >&2)
 }
 
 build pkg "-C target-feature=+simd128"
-build pkg-relaxed "-C target-feature=+simd128,+relaxed-simd"
+build pkg-relaxed "-C target-feature=+simd128,+relaxed-simd" target/relaxed
 if [ "${1:-}" = "--scalar" ] || [ "${BUILD_SCALAR:-}" = 1 ]; then
-  build pkg-scalar "-C target-feature=-simd128"
+  build pkg-scalar "-C target-feature=-simd128" target/scalar
 fi
 
 simd=$(wasm-objdump -d pkg/burstccn_bg.wasm | grep -c 'f32x4' || true)
