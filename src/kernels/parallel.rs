@@ -3,7 +3,9 @@
 //! by the single-threaded kernel over the whole inner dimension, so every element is summed in
 //! the same order as on one thread (the results are equal bit for bit). The team's threads take
 //! the blocks one at a time (see `team.rs`, also for why a hand-rolled team rather than rayon).
-//! Small products stay on one core, where splitting costs more than it saves.
+//! Small products stay on one core, where splitting costs more than it saves. The passes that
+//! are not products (im2col, col2im, the sigmoids, the burst pass) go through `for_blocks`:
+//! blocks of whole samples (or rows), each computed by the same code as on one thread.
 
 use alloc::boxed::Box;
 use alloc::format;
