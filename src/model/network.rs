@@ -1024,7 +1024,8 @@ pub(crate) fn bias_step(shape: &LayerShape, rows: usize, delta: &[f32], factor: 
 
 /// A hidden layer's burst pass from its apical potential, one block of samples:
 /// `p = σ(4·u·(1 − e))`, `b = p·e`, `δ = (p − p_b)·e`.
-// Indexed, not zipped: LLVM vectorises this form (a zip of five slices it left scalar).
+// Indexed over slices cut to one length, so the bounds checks fold away (not measured against a
+// zip of the five slices; the speed-up measured was the fused pass on the thread team).
 #[allow(clippy::needless_range_loop)]
 fn hidden_rates(u: &[f32], e: &[f32], pb: f32, p: &mut [f32], b: &mut [f32], d: &mut [f32]) {
     let n = p.len();
