@@ -1,0 +1,52 @@
+// Heap snapshots through CDP, summed by node type and constructor, and the difference of two:
+// what grew between them, in bytes and objects (JS objects, strings, compiled code, the wasm
+// module's native code). Used by heapdiff.mjs and by `soak.mjs --snapshots A,B`.
+
+/**
+ * A heap snapshot of the target behind `send` (a CDP method caller), after a forced GC, as a
+ * Map `type:name` → [objects, bytes], and its total. `onChunk` registers the chunk listener:
+ * it is called with a function that receives each HeapProfiler.addHeapSnapshotChunk's text.
+ */
+export async function snapshot(send, onChunk) {
+  await send('HeapProfiler.enable');
+  await send('HeapProfiler.collectGarbage');
+  const chunks = [];
+  const off = onChunk((c) => chunks.push(c));
+  await send('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+  off?.();
+  const s = JSON.parse(chunks.join(''));
+  const f = s.snapshot.meta.node_fields;
+  const nf = f.length;
+  const [ti, ni, si] = [f.indexOf('type'), f.indexOf('name'), f.indexOf('self_size')];
+  const types = s.snapshot.meta.node_types[0];
+  const agg = new Map();
+  let total = 0;
+  for (let i = 0; i < s.nodes.length; i += nf) {
+    // Strings by their length only: their text would split one kind into thousands of rows.
+    const type = types[s.nodes[i + ti]];
+    const name = type === 'string' || type === 'concatenated string' || type === 'sliced string'
+      ? `(${type})` : String(s.strings[s.nodes[i + ni]]).slice(0, 60);
+    const key = `${type}:${name}`;
+    const a = agg.get(key) || [0, 0];
+    a[0] += 1;
+    a[1] += s.nodes[i + si];
+    agg.set(key, a);
+    total += s.nodes[i + si];
+  }
+  return { agg, total };
+}
+
+/** What changed from snapshot `a` to `b`, largest change in bytes first: [{what, objects, bytes}]. */
+export function difference(a, b, limit = 30) {
+  const rows = [];
+  for (const [k, [c, n]] of b.agg) {
+    const [c0, n0] = a.agg.get(k) || [0, 0];
+    if (n !== n0 || c !== c0) rows.push({ what: k, objects: c - c0, bytes: n - n0 });
+  }
+  for (const [k, [c0, n0]] of a.agg) if (!b.agg.has(k)) rows.push({ what: k, objects: -c0, bytes: -n0 });
+  rows.sort((x, y) => Math.abs(y.bytes) - Math.abs(x.bytes));
+  return { total_bytes: b.total - a.total, rows: rows.slice(0, limit) };
+}
+
+export const formatDifference = (d) => [`${d.total_bytes > 0 ? '+' : ''}${d.total_bytes} bytes in all`,
+  ...d.rows.map((r) => `${r.bytes > 0 ? '+' : ''}${r.bytes} bytes  ${r.objects > 0 ? '+' : ''}${r.objects} objects  ${r.what}`)].join('\n');
