@@ -6,10 +6,10 @@ const uPlot = globalThis.uPlot;
 /** Redraw at most this often: uPlot is fast, but training shares the machine. */
 const REDRAW_MS = 333;
 /**
- * Keep at most this many rows per chart; older ones are thinned by half. Small enough that a
- * chart's history stops growing within minutes of training (the alignment chart gains a row a
- * second: at 4,000 it grew for an hour, which `make soak` saw as a growing page heap), and
- * still more points than a chart is wide.
+ * Keep at most this many rows per chart (twice as many in the learning curves' two histories,
+ * error and loss); older ones are thinned by half. More points than a chart is wide; the room
+ * for them is allocated when the chart is made (RowStore), so the page's memory does not grow
+ * as they fill.
  */
 const MAX_ROWS = 500;
 
@@ -29,17 +29,105 @@ const filling = (root) => getComputedStyle(root).getPropertyValue('--chart-fill'
 const xAxis = (compact = false) => axis(compact ? null : 'samples seen', { values: (u, splits) => splits.map(formatSamples), ...(compact ? { labelSize: 0, size: 30 } : {}) });
 
 /**
+ * A table of rows of numbers with room for `capacity` rows, allocated once (NaN: no value), so
+ * a history's memory is the same from the first row to the thousandth: a page left training for
+ * an hour holds no more than it did after a minute (`make soak` checks the heap).
+ */
+export class RowStore {
+  constructor(columns, capacity) {
+    this.columns = columns;
+    this.capacity = capacity;
+    this.values = new Float64Array(columns * capacity).fill(NaN);
+    this.length = 0;
+  }
+
+  /** Value `c` of row `i`, or null. */
+  get(i, c) {
+    const v = this.values[i * this.columns + c];
+    return Number.isNaN(v) ? null : v;
+  }
+
+  /** Row `i` as an array (null for no value). */
+  row(i) {
+    return Array.from({ length: this.columns }, (_, c) => this.get(i, c));
+  }
+
+  /** Append a row (missing or null values stay empty); false when the table is full. */
+  push(row) {
+    if (this.length === this.capacity) return false;
+    this.length += 1;
+    this.set(this.length - 1, row);
+    return true;
+  }
+
+  /** Overwrite row `i` with the non-null values of `row` (only those: a merge). */
+  merge(i, row) {
+    for (let c = 0; c < this.columns; c++) if (row[c] != null) this.values[i * this.columns + c] = row[c];
+  }
+
+  set(i, row) {
+    for (let c = 0; c < this.columns; c++) this.values[i * this.columns + c] = row[c] ?? NaN;
+  }
+
+  /** Keep the rows for which `keep(i)` is true, in order, in place. */
+  keepWhere(keep) {
+    const cols = this.columns;
+    let n = 0;
+    for (let i = 0; i < this.length; i++) {
+      if (!keep(i)) continue;
+      if (n !== i) this.values.copyWithin(n * cols, i * cols, (i + 1) * cols);
+      n += 1;
+    }
+    this.values.fill(NaN, n * cols, this.length * cols);
+    this.length = n;
+  }
+
+  clear() {
+    this.values.fill(NaN, 0, this.length * this.columns);
+    this.length = 0;
+  }
+}
+
+/**
+ * Halve the older half of a store's rows, keeping every row with a value in one of the `sparse`
+ * columns (the once-an-epoch full test score) while those alone fill less than half of `max`.
+ * The other rows of the older half are dropped every other one, counted among themselves (by
+ * their index, rows kept for their sparse value could end up at every odd place and nothing
+ * would go), and the first of them goes: each thinning frees at least one row.
+ */
+export function thinRows(store, sparse, max) {
+  const isSparse = (i) => sparse.some((c) => store.get(i, c) != null);
+  let count = 0;
+  for (let i = 0; i < store.length; i++) if (isSparse(i)) count += 1;
+  const keepSparse = count < max / 2;
+  const half = store.length / 2;
+  let other = 0;
+  store.keepWhere((i) => {
+    if (i >= half) return true;
+    if (keepSparse && isSparse(i)) return true;
+    other += 1;
+    return other % 2 === 0;
+  });
+}
+
+/**
  * A uPlot in `root` that follows the width of `root` and redraws at most every REDRAW_MS. Its
  * height is fixed, unless the CSS property --chart-fill is 1 on `root`: then the layout gives
  * `root` its height (it must not follow its content, or uPlot's legend would feed back) and the
  * plot fills what the legend leaves (an embed that fits its frame).
+ *
+ * Its rows live in a RowStore of MAX_ROWS + 1, and uPlot draws from arrays of that length made
+ * once: the rows, then copies of the last x with no values (which draw nothing).
  */
 class Chart {
   /** `options()` returns the uPlot options; called again by rebuild(). */
   constructor(root, options, columns) {
     this.root = root;
     this.options = options;
-    this.data = Array.from({ length: columns }, () => []);
+    this.store = new RowStore(columns, MAX_ROWS + 1);
+    this.sparse = [];
+    this.drawn = Array.from({ length: columns }, (_, c) => new Array(MAX_ROWS + 1).fill(c === 0 ? 0 : null));
+    this.none = Array.from({ length: columns }, () => []);
     this.fill = filling(root);
     this.height = () => {
       if (this.fill && root.clientHeight > 0) {
@@ -48,7 +136,7 @@ class Chart {
       }
       return matchMedia('(max-width: 760px)').matches ? 190 : 220;
     };
-    this.plot = new uPlot({ ...options(this.fill), ...this.size() }, this.data, root);
+    this.plot = new uPlot({ ...options(this.fill), ...this.size() }, this.data(), root);
     this.pending = false;
     this.last = 0;
     new ResizeObserver(() => {
@@ -67,42 +155,52 @@ class Chart {
     return { width: Math.max(this.fill ? 160 : 200, Math.floor(this.root.clientWidth)), height: this.height() };
   }
 
+  /** The rows for uPlot: the drawing arrays, refreshed from the store (empty arrays if none). */
+  data() {
+    const st = this.store;
+    const n = st.length;
+    if (!n) return this.none;
+    const d = this.drawn;
+    const lastX = st.get(n - 1, 0);
+    for (let i = 0; i < d[0].length; i++) {
+      const here = i < n;
+      d[0][i] = here ? st.get(i, 0) : lastX;
+      for (let c = 1; c < d.length; c++) d[c][i] = here ? st.get(i, c) : null;
+    }
+    return d;
+  }
+
   /** Append one row (x first); a row at the same x as the last merges into it. */
   push(row) {
-    const d = this.data;
-    const n = d[0].length;
-    if (n && d[0][n - 1] === row[0]) {
-      for (let c = 1; c < d.length; c++) if (row[c] != null) d[c][n - 1] = row[c];
-    } else if (n && row[0] < d[0][n - 1]) {
+    const st = this.store;
+    const n = st.length;
+    if (n && st.get(n - 1, 0) === row[0]) {
+      st.merge(n - 1, row);
+    } else if (n && row[0] < st.get(n - 1, 0)) {
       return; // out of order (a late message after a reset): drop it
     } else {
-      for (let c = 0; c < d.length; c++) d[c].push(row[c] ?? null);
+      st.push(row);
     }
-    if (d[0].length > MAX_ROWS) this.thin();
-    this.root.dataset.points = String(d[0].length);
+    if (st.length > MAX_ROWS) thinRows(st, this.sparse, MAX_ROWS);
+    this.root.dataset.points = String(st.length);
     this.schedule();
   }
 
-  /** Halve the older half of the rows, keeping every non-null value of a sparse series (the
-   *  once-an-epoch full test score) until those alone would fill half the chart. */
-  thin() {
-    const d = this.data;
-    const sparse = (i) => d.some((col, c) => c > 0 && col[i] != null && this.sparse?.includes(c));
-    const keepSparse = d[0].filter((_, i) => sparse(i)).length < MAX_ROWS / 2;
-    const keep = d[0].map((_, i) => i >= d[0].length / 2 || i % 2 === 0 || (keepSparse && sparse(i)));
-    for (let c = 0; c < d.length; c++) d[c] = d[c].filter((_, i) => keep[i]);
+  /** Forget every row (the drawing keeps its arrays). */
+  reset() {
+    this.store.clear();
+    this.root.dataset.points = '0';
   }
 
   clear() {
-    this.data = this.data.map(() => []);
-    this.root.dataset.points = '0';
-    this.plot.setData(this.data);
+    this.reset();
+    this.plot.setData(this.data());
   }
 
   /** A new uPlot with fresh options (e.g. a log scale, which uPlot fixes at creation). */
   rebuild() {
     this.plot.destroy();
-    this.plot = new uPlot({ ...this.options(this.fill), ...this.size() }, this.data, this.root);
+    this.plot = new uPlot({ ...this.options(this.fill), ...this.size() }, this.data(), this.root);
     // The legend's height is known once it is built: fit the plot to what is left.
     const s = this.size();
     if (s.height !== this.plot.height) this.plot.setSize(s);
@@ -115,7 +213,7 @@ class Chart {
     setTimeout(() => requestAnimationFrame(() => {
       this.pending = false;
       this.last = performance.now();
-      this.plot.setData(this.data);
+      this.plot.setData(this.data());
     }), wait);
   }
 }
@@ -151,7 +249,7 @@ export class LearningCurves {
     // Thinning keeps every full-test point (one per epoch); the subset's points thin like the
     // rest (kept, they grew without bound: one per evaluation, every few seconds).
     this.chart.sparse = [3];
-    this.rows = { error: [], loss: [] };
+    this.rows = { error: new RowStore(4, 2 * MAX_ROWS + 1), loss: new RowStore(4, 2 * MAX_ROWS + 1) };
   }
 
   formatY(v) {
@@ -185,12 +283,11 @@ export class LearningCurves {
   add(x, err, loss) {
     this.rows.error.push([x, ...err.map((v) => (v == null ? null : v * 100))]);
     this.rows.loss.push([x, ...loss]);
-    this.chart.push(this.shown(this.rows[this.mode].at(-1)));
+    const shownRows = this.rows[this.mode];
+    this.chart.push(this.shown(shownRows.row(shownRows.length - 1)));
     if (this.rows.error.length > MAX_ROWS * 2) {
       // Every full-test row is kept, until there are MAX_ROWS of them (hours of training).
-      const full = this.rows.error.filter((r) => r[3] != null).length < MAX_ROWS;
-      this.rows.error = this.rows.error.filter((r, i) => i % 2 === 0 || (full && r[3] != null));
-      this.rows.loss = this.rows.loss.filter((r, i) => i % 2 === 0 || (full && r[3] != null));
+      for (const store of [this.rows.error, this.rows.loss]) thinRows(store, [3], 2 * MAX_ROWS);
     }
   }
 
@@ -212,13 +309,15 @@ export class LearningCurves {
   }
 
   redrawAll() {
-    this.chart.data = this.chart.data.map(() => []);
-    for (const r of this.rows[this.mode]) this.chart.push(this.shown(r));
+    this.chart.reset();
+    const rows = this.rows[this.mode];
+    for (let i = 0; i < rows.length; i++) this.chart.push(this.shown(rows.row(i)));
     this.chart.rebuild();
   }
 
   clear() {
-    this.rows = { error: [], loss: [] };
+    this.rows.error.clear();
+    this.rows.loss.clear();
     this.bucket = { samples: 0, wrong: 0, sse: 0 };
     this.chart.clear();
   }
