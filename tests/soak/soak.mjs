@@ -1,8 +1,12 @@
 // `make soak MINUTES=30`: the page trains at full speed with its views drawing for MINUTES
-// minutes, in headless Chromium, served as `make demo` serves it. Every ~20 s it draws a real
-// MNIST test digit on the pad and teaches it, then clears the pad; every minute it pages the
+// minutes, in headless Chromium, served as `make demo` serves it. About every 5 s it draws a real
+// MNIST test digit on the pad and teaches it, then clears the pad; every 30 s it pages the
 // test-digit strip and pauses and resumes (each pause scores the test subset; every epoch's end
-// scores the full test set). Every minute it records:
+// scores the full test set). That is busier than a lecture (a student at the draw pad), so the
+// paths they take have run many times by minute 5: when they ran every 20 s and every minute,
+// heap snapshots (--snapshots 5,20) found the heaps' growth after minute 5 to be compiled code
+// (V8's optimised JS code and the wasm module's tiered-up code, ~120 KB on the page and ~60 KB
+// in the worker), no JS objects. Every minute it records:
 //   - wasm memory (Engine.memoryBytes() in the training worker),
 //   - the live JS heap of the page and of the worker (CDP HeapProfiler.collectGarbage, then
 //     Runtime.getHeapUsage; the worker through a browser-level CDP session attached to it):
@@ -32,6 +36,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { mnistTest, digitStrokes, drawStrokes } from '../page/helpers.mjs';
+import { snapshot, difference, formatDifference } from './heapsnap.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const arg = (name, fallback) => {
@@ -42,13 +47,21 @@ const MINUTES = Number(arg('minutes', process.env.MINUTES || 30));
 const BASELINE_MINUTE = 5;
 const MEMORY_GROWTH = 0.05;
 const RATE_BAND = 0.2;
-const TEACH_EVERY_MS = 20_000;
+const TEACH_EVERY_MS = 5_000;
+const EVALUATE_EVERY_MS = 30_000;
 const HEAP_EVERY_MS = 10_000;
 // --allocations: from minute 5 on, V8's sampling heap profiler runs in the page and the worker;
 // the report then lists where the objects still alive at the end were allocated (function,
 // file:line, live bytes), so a growing heap can be traced to its code.
 const ALLOCATIONS = process.argv.includes('--allocations');
 const SAMPLING_INTERVAL_BYTES = 512;
+// --snapshots A,B: heap snapshots of the page and of the worker after minutes A and B, and what
+// grew between them by node type and constructor (objects, strings, compiled code).
+const SNAPSHOTS = arg('snapshots', '') ? arg('snapshots', '').split(',').map(Number) : [];
+if (SNAPSHOTS.length && !(SNAPSHOTS.length === 2 && SNAPSHOTS[0] < SNAPSHOTS[1] && SNAPSHOTS[1] <= MINUTES)) {
+  console.error(`--snapshots takes two minutes A,B with A < B ≤ MINUTES (got ${arg('snapshots')})`);
+  process.exit(2);
+}
 if (!(MINUTES >= BASELINE_MINUTE + 2)) {
   console.error(`MINUTES must be at least ${BASELINE_MINUTE + 2} (got ${MINUTES})`);
   process.exit(2);
@@ -123,10 +136,12 @@ try {
   const { sessionId } = await browserCdp.send('Target.attachToTarget', { targetId: target.targetId, flatten: false });
   let nextId = 0;
   const replies = new Map();
+  let workerChunks = null;
   browserCdp.on('Target.receivedMessageFromTarget', (e) => {
     if (e.sessionId !== sessionId) return;
     const m = JSON.parse(e.message);
-    replies.get(m.id)?.(m);
+    if (m.method === 'HeapProfiler.addHeapSnapshotChunk') workerChunks?.(m.params.chunk);
+    else replies.get(m.id)?.(m);
   });
   const workerCdp = (method, params = {}) => new Promise((resolve, reject) => {
     const id = ++nextId;
@@ -230,27 +245,50 @@ try {
     log(`sampling heap profiler on (every ${SAMPLING_INTERVAL_BYTES} bytes) in the page and the worker`);
   };
 
+  const snapshots = [];
+  const takeSnapshots = async () => {
+    const pageSnap = await snapshot((m, p) => pageCdp.send(m, p), (sink) => {
+      const on = (e) => sink(e.chunk);
+      pageCdp.on('HeapProfiler.addHeapSnapshotChunk', on);
+      return () => pageCdp.off('HeapProfiler.addHeapSnapshotChunk', on);
+    });
+    const workerSnap = await snapshot(workerCdp, (sink) => { workerChunks = sink; return () => { workerChunks = null; }; });
+    snapshots.push({ page: pageSnap, worker: workerSnap });
+  };
+
   await page.waitForFunction(() => document.body.classList.contains('is-running'));
   await sample(0);
   for (let minute = 1; minute <= MINUTES; minute++) {
     const due = t0 + minute * 60_000;
-    while (Date.now() + TEACH_EVERY_MS < due) {
-      await page.waitForTimeout(Math.max(0, Math.min(TEACH_EVERY_MS, due - Date.now() - TEACH_EVERY_MS)));
-      await teach();
+    for (let part = due - 60_000 + EVALUATE_EVERY_MS; part <= due; part += EVALUATE_EVERY_MS) {
+      while (Date.now() + TEACH_EVERY_MS < part) {
+        await page.waitForTimeout(Math.max(0, Math.min(TEACH_EVERY_MS, part - Date.now() - TEACH_EVERY_MS)));
+        await teach();
+      }
+      await evaluateNow();
+      await page.waitForTimeout(Math.max(0, part - Date.now()));
     }
-    await evaluateNow();
-    await page.waitForTimeout(Math.max(0, due - Date.now()));
     await sample(minute);
     if (ALLOCATIONS && minute === BASELINE_MINUTE) await startAllocations();
+    if (SNAPSHOTS.includes(minute)) await takeSnapshots();
   }
   sampling = false;
   await heapLoop;
+  // How the page looks after the run (the charts' thinned histories, the views): to look at.
+  fs.mkdirSync(path.join(root, 'test-output', 'screenshots'), { recursive: true });
+  await page.screenshot({ path: path.join(root, 'test-output', 'screenshots', 'soak-end.png'), fullPage: true });
   let allocations = null;
   if (ALLOCATIONS) {
     allocations = { page: await liveAllocations((m, p) => pageCdp.send(m, p)), worker: await liveAllocations(workerCdp) };
     for (const [where, list] of Object.entries(allocations)) {
       log(`live since minute ${BASELINE_MINUTE}, ${where}: ${list.slice(0, 8).map((a) => `${(a.live_bytes / 1024).toFixed(1)} KiB ${a.site}`).join('\n    ')}`);
     }
+  }
+
+  let grew = null;
+  if (snapshots.length === 2) {
+    grew = { page: difference(snapshots[0].page, snapshots[1].page), worker: difference(snapshots[0].worker, snapshots[1].worker) };
+    for (const [where, d] of Object.entries(grew)) log(`heap snapshot, ${where}, minute ${SNAPSHOTS[0]} → ${SNAPSHOTS[1]}:\n${formatDifference({ ...d, rows: d.rows.slice(0, 15) })}`);
   }
 
   // The verdict, as defined at the top of this file.
@@ -288,6 +326,7 @@ try {
     errors,
     series,
     ...(allocations ? { allocations_live_since_minute_5: allocations } : {}),
+    ...(grew ? { [`heap_snapshot_growth_minute_${SNAPSHOTS[0]}_to_${SNAPSHOTS[1]}`]: grew } : {}),
   };
   const out = path.join(root, 'test-output', 'soak.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
