@@ -1,12 +1,8 @@
 // `make soak MINUTES=30`: the page trains at full speed with its views drawing for MINUTES
-// minutes, in headless Chromium, served as `make demo` serves it. About every 5 s it draws a real
-// MNIST test digit on the pad and teaches it, then clears the pad; every 30 s it pages the
+// minutes, in headless Chromium, served as `make demo` serves it. Every ~20 s it draws a real
+// MNIST test digit on the pad and teaches it, then clears the pad; every minute it pages the
 // test-digit strip and pauses and resumes (each pause scores the test subset; every epoch's end
-// scores the full test set). That is busier than a lecture (a student at the draw pad), so the
-// paths they take have run many times by minute 5: when they ran every 20 s and every minute,
-// heap snapshots (--snapshots 5,20) found the heaps' growth after minute 5 to be compiled code
-// (V8's optimised JS code and the wasm module's tiered-up code, ~120 KB on the page and ~60 KB
-// in the worker), no JS objects. Every minute it records:
+// scores the full test set). Every minute it records:
 //   - wasm memory (Engine.memoryBytes() in the training worker),
 //   - the live JS heap of the page and of the worker (CDP HeapProfiler.collectGarbage, then
 //     Runtime.getHeapUsage; the worker through a browser-level CDP session attached to it):
@@ -47,8 +43,8 @@ const MINUTES = Number(arg('minutes', process.env.MINUTES || 30));
 const BASELINE_MINUTE = 5;
 const MEMORY_GROWTH = 0.05;
 const RATE_BAND = 0.2;
-const TEACH_EVERY_MS = 5_000;
-const EVALUATE_EVERY_MS = 30_000;
+const TEACH_EVERY_MS = 20_000;
+const EVALUATE_EVERY_MS = 60_000;
 const HEAP_EVERY_MS = 10_000;
 // --allocations: from minute 5 on, V8's sampling heap profiler runs in the page and the worker;
 // the report then lists where the objects still alive at the end were allocated (function,
