@@ -7,7 +7,7 @@ const uPlot = globalThis.uPlot;
 const REDRAW_MS = 333;
 /**
  * Keep at most this many rows per chart (twice as many in the learning curves' two histories,
- * error and loss); older ones are thinned by half. More points than a chart is wide; the room
+ * error and loss); then every other row goes. More points than a chart is wide; the room
  * for them is allocated when the chart is made (RowStore), so the page's memory does not grow
  * as they fill.
  */
@@ -89,25 +89,71 @@ export class RowStore {
 }
 
 /**
- * Halve the older half of a store's rows, keeping every row with a value in one of the `sparse`
- * columns (the once-an-epoch full test score) while those alone fill less than half of `max`.
- * The other rows of the older half are dropped every other one, counted among themselves (by
- * their index, rows kept for their sparse value could end up at every odd place and nothing
- * would go), and the first of them goes: each thinning frees at least one row.
+ * A chart's history: at most `max` rows, each standing for the same number (`stride`) of the
+ * rows pushed. Once full, neighbouring rows are merged in pairs and the stride doubles, so the
+ * resolution stays even over the whole run (dropping the older half's rows instead left a
+ * half-hour soak's first minutes with almost nothing but the epoch scores). A merged row has the
+ * later row's x and, per column, the later value, else the earlier: a sparse value such as the
+ * once-an-epoch full test score survives until two fall into one row.
  */
-export function thinRows(store, sparse, max) {
-  const isSparse = (i) => sparse.some((c) => store.get(i, c) != null);
-  let count = 0;
-  for (let i = 0; i < store.length; i++) if (isSparse(i)) count += 1;
-  const keepSparse = count < max / 2;
-  const half = store.length / 2;
-  let other = 0;
-  store.keepWhere((i) => {
-    if (i >= half) return true;
-    if (keepSparse && isSparse(i)) return true;
-    other += 1;
-    return other % 2 === 0;
-  });
+export class History {
+  constructor(columns, max) {
+    this.max = max;
+    this.store = new RowStore(columns, max + 1);
+    this.stride = 1;
+    this.merged = 0; // rows pushed into the newest row
+  }
+
+  get length() {
+    return this.store.length;
+  }
+
+  /** Row `i` (null for no value). */
+  row(i) {
+    return this.store.row(i);
+  }
+
+  /**
+   * Add a row (x first). A row at the newest row's x merges into it; one at a smaller x (a late
+   * message after a reset) is dropped and false returned.
+   */
+  push(row) {
+    const st = this.store;
+    const n = st.length;
+    const lastX = n ? st.get(n - 1, 0) : null;
+    if (n && row[0] < lastX) return false;
+    if (n && (row[0] === lastX || this.merged < this.stride)) {
+      st.merge(n - 1, row);
+      if (row[0] !== lastX) this.merged += 1;
+    } else {
+      st.push(row);
+      this.merged = 1;
+    }
+    if (st.length > this.max) this.halve();
+    return true;
+  }
+
+  /** Merge rows pairwise (0 with 1, 2 with 3, …; an odd newest row stays alone). */
+  halve() {
+    const st = this.store;
+    const pairs = Math.floor(st.length / 2);
+    for (let j = 0; j < pairs; j++) {
+      const [older, later] = [st.row(2 * j), st.row(2 * j + 1)];
+      st.set(j, later.map((v, c) => v ?? older[c]));
+    }
+    const odd = st.length % 2 === 1;
+    if (odd) st.set(pairs, st.row(st.length - 1));
+    st.keepWhere((i) => i < pairs + (odd ? 1 : 0));
+    this.stride *= 2;
+    // The newest row is a fresh one when it was left alone; a merged pair counts as full.
+    this.merged = odd ? 1 : this.stride;
+  }
+
+  clear() {
+    this.store.clear();
+    this.stride = 1;
+    this.merged = 0;
+  }
 }
 
 /**
@@ -116,7 +162,7 @@ export function thinRows(store, sparse, max) {
  * `root` its height (it must not follow its content, or uPlot's legend would feed back) and the
  * plot fills what the legend leaves (an embed that fits its frame).
  *
- * Its rows live in a RowStore of MAX_ROWS + 1, and uPlot draws from arrays of that length made
+ * Its rows live in a History of MAX_ROWS, and uPlot draws from arrays of MAX_ROWS + 1 made
  * once: the rows, then copies of the last x with no values (which draw nothing).
  */
 class Chart {
@@ -124,8 +170,7 @@ class Chart {
   constructor(root, options, columns) {
     this.root = root;
     this.options = options;
-    this.store = new RowStore(columns, MAX_ROWS + 1);
-    this.sparse = [];
+    this.history = new History(columns, MAX_ROWS);
     this.drawn = Array.from({ length: columns }, (_, c) => new Array(MAX_ROWS + 1).fill(c === 0 ? 0 : null));
     this.none = Array.from({ length: columns }, () => []);
     this.fill = filling(root);
@@ -157,7 +202,7 @@ class Chart {
 
   /** The rows for uPlot: the drawing arrays, refreshed from the store (empty arrays if none). */
   data() {
-    const st = this.store;
+    const st = this.history.store;
     const n = st.length;
     if (!n) return this.none;
     const d = this.drawn;
@@ -170,25 +215,16 @@ class Chart {
     return d;
   }
 
-  /** Append one row (x first); a row at the same x as the last merges into it. */
+  /** Add one row (x first); see History.push. */
   push(row) {
-    const st = this.store;
-    const n = st.length;
-    if (n && st.get(n - 1, 0) === row[0]) {
-      st.merge(n - 1, row);
-    } else if (n && row[0] < st.get(n - 1, 0)) {
-      return; // out of order (a late message after a reset): drop it
-    } else {
-      st.push(row);
-    }
-    if (st.length > MAX_ROWS) thinRows(st, this.sparse, MAX_ROWS);
-    this.root.dataset.points = String(st.length);
+    if (!this.history.push(row)) return;
+    this.root.dataset.points = String(this.history.length);
     this.schedule();
   }
 
   /** Forget every row (the drawing keeps its arrays). */
   reset() {
-    this.store.clear();
+    this.history.clear();
     this.root.dataset.points = '0';
   }
 
@@ -246,10 +282,9 @@ export class LearningCurves {
       legend: { live: false },
       cursor: { drag: { x: false, y: false } },
     }), 4);
-    // Thinning keeps every full-test point (one per epoch); the subset's points thin like the
-    // rest (kept, they grew without bound: one per evaluation, every few seconds).
-    this.chart.sparse = [3];
-    this.rows = { error: new RowStore(4, 2 * MAX_ROWS + 1), loss: new RowStore(4, 2 * MAX_ROWS + 1) };
+    // Both histories, so the chart can be redrawn in the other mode; twice the chart's rows, so
+    // a redraw loses nothing the chart would have kept.
+    this.rows = { error: new History(4, 2 * MAX_ROWS), loss: new History(4, 2 * MAX_ROWS) };
   }
 
   formatY(v) {
@@ -281,14 +316,10 @@ export class LearningCurves {
   }
 
   add(x, err, loss) {
-    this.rows.error.push([x, ...err.map((v) => (v == null ? null : v * 100))]);
-    this.rows.loss.push([x, ...loss]);
-    const shownRows = this.rows[this.mode];
-    this.chart.push(this.shown(shownRows.row(shownRows.length - 1)));
-    if (this.rows.error.length > MAX_ROWS * 2) {
-      // Every full-test row is kept, until there are MAX_ROWS of them (hours of training).
-      for (const store of [this.rows.error, this.rows.loss]) thinRows(store, [3], 2 * MAX_ROWS);
-    }
+    const row = { error: [x, ...err.map((v) => (v == null ? null : v * 100))], loss: [x, ...loss] };
+    this.rows.error.push(row.error);
+    this.rows.loss.push(row.loss);
+    this.chart.push(this.shown(row[this.mode]));
   }
 
   /** The test series' names (the data set's sizes). */
