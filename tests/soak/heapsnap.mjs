@@ -1,6 +1,44 @@
 // Heap snapshots through CDP, summed by node type and constructor, and the difference of two:
 // what grew between them, in bytes and objects (JS objects, strings, compiled code, the wasm
-// module's native code). Used by heapdiff.mjs and by `soak.mjs --snapshots A,B`.
+// module's native code); and the CDP session to the training worker both tools measure. Used
+// by heapdiff.mjs and by soak.mjs.
+
+/**
+ * A CDP session to the page's training worker (`/worker.js`), through the browser's session
+ * (Playwright opens none for workers): `send(method, params)` resolves with the result, and
+ * `snapshot()` takes a heap snapshot of the worker (see [`snapshot`]).
+ */
+export async function attachToWorker(browser) {
+  const browserCdp = await browser.newBrowserCDPSession();
+  const { targetInfos } = await browserCdp.send('Target.getTargets');
+  const target = targetInfos.find((t) => t.type === 'worker' && t.url.endsWith('/worker.js'));
+  if (!target) throw new Error('no training worker to attach to');
+  const { sessionId } = await browserCdp.send('Target.attachToTarget', { targetId: target.targetId, flatten: false });
+  let nextId = 0;
+  const replies = new Map();
+  let chunks = null;
+  browserCdp.on('Target.receivedMessageFromTarget', (e) => {
+    if (e.sessionId !== sessionId) return;
+    const m = JSON.parse(e.message);
+    if (m.method === 'HeapProfiler.addHeapSnapshotChunk') chunks?.(m.params.chunk);
+    else replies.get(m.id)?.(m);
+  });
+  const send = (method, params = {}) => new Promise((resolve, reject) => {
+    const id = ++nextId;
+    replies.set(id, (m) => { replies.delete(id); if (m.error) reject(new Error(m.error.message)); else resolve(m.result); });
+    browserCdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) }).catch(reject);
+  });
+  return { send, snapshot: () => snapshot(send, (sink) => { chunks = sink; return () => { chunks = null; }; }) };
+}
+
+/** A heap snapshot (see [`snapshot`]) through a Playwright CDP session (a page's own). */
+export function sessionSnapshot(session) {
+  return snapshot((m, p) => session.send(m, p), (sink) => {
+    const on = (e) => sink(e.chunk);
+    session.on('HeapProfiler.addHeapSnapshotChunk', on);
+    return () => session.off('HeapProfiler.addHeapSnapshotChunk', on);
+  });
+}
 
 /**
  * A heap snapshot of the target behind `send` (a CDP method caller), after a forced GC, as a

@@ -32,7 +32,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { mnistTest, digitStrokes, drawStrokes } from '../page/helpers.mjs';
-import { snapshot, difference, formatDifference } from './heapsnap.mjs';
+import { attachToWorker, sessionSnapshot, difference, formatDifference } from './heapsnap.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const arg = (name, fallback) => {
@@ -44,7 +44,6 @@ const BASELINE_MINUTE = 5;
 const MEMORY_GROWTH = 0.05;
 const RATE_BAND = 0.2;
 const TEACH_EVERY_MS = 20_000;
-const EVALUATE_EVERY_MS = 60_000;
 const HEAP_EVERY_MS = 10_000;
 // --allocations: from minute 5 on, V8's sampling heap profiler runs in the page and the worker;
 // the report then lists where the objects still alive at the end were allocated (function,
@@ -126,24 +125,8 @@ try {
 
   // JS heaps through CDP: the page's own session, and the worker's through the browser session.
   const pageCdp = await context.newCDPSession(page);
-  const browserCdp = await browser.newBrowserCDPSession();
-  const { targetInfos } = await browserCdp.send('Target.getTargets');
-  const target = targetInfos.find((t) => t.type === 'worker' && t.url.endsWith('/worker.js'));
-  const { sessionId } = await browserCdp.send('Target.attachToTarget', { targetId: target.targetId, flatten: false });
-  let nextId = 0;
-  const replies = new Map();
-  let workerChunks = null;
-  browserCdp.on('Target.receivedMessageFromTarget', (e) => {
-    if (e.sessionId !== sessionId) return;
-    const m = JSON.parse(e.message);
-    if (m.method === 'HeapProfiler.addHeapSnapshotChunk') workerChunks?.(m.params.chunk);
-    else replies.get(m.id)?.(m);
-  });
-  const workerCdp = (method, params = {}) => new Promise((resolve, reject) => {
-    const id = ++nextId;
-    replies.set(id, (m) => { replies.delete(id); if (m.error) reject(new Error(m.error.message)); else resolve(m.result); });
-    browserCdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) }).catch(reject);
-  });
+  const workerSession = await attachToWorker(browser);
+  const workerCdp = workerSession.send;
   await workerCdp('Runtime.enable');
 
   const samplesShown = () => page.evaluate(() => Number(document.querySelector('#r-samples').textContent.replace(/,/g, '')));
@@ -243,34 +226,26 @@ try {
 
   const snapshots = [];
   const takeSnapshots = async () => {
-    const pageSnap = await snapshot((m, p) => pageCdp.send(m, p), (sink) => {
-      const on = (e) => sink(e.chunk);
-      pageCdp.on('HeapProfiler.addHeapSnapshotChunk', on);
-      return () => pageCdp.off('HeapProfiler.addHeapSnapshotChunk', on);
-    });
-    const workerSnap = await snapshot(workerCdp, (sink) => { workerChunks = sink; return () => { workerChunks = null; }; });
-    snapshots.push({ page: pageSnap, worker: workerSnap });
+    snapshots.push({ page: await sessionSnapshot(pageCdp), worker: await workerSession.snapshot() });
   };
 
   await page.waitForFunction(() => document.body.classList.contains('is-running'));
   await sample(0);
   for (let minute = 1; minute <= MINUTES; minute++) {
     const due = t0 + minute * 60_000;
-    for (let part = due - 60_000 + EVALUATE_EVERY_MS; part <= due; part += EVALUATE_EVERY_MS) {
-      while (Date.now() + TEACH_EVERY_MS < part) {
-        await page.waitForTimeout(Math.max(0, Math.min(TEACH_EVERY_MS, part - Date.now() - TEACH_EVERY_MS)));
-        await teach();
-      }
-      await evaluateNow();
-      await page.waitForTimeout(Math.max(0, part - Date.now()));
+    while (Date.now() + TEACH_EVERY_MS < due) {
+      await page.waitForTimeout(Math.max(0, Math.min(TEACH_EVERY_MS, due - Date.now() - TEACH_EVERY_MS)));
+      await teach();
     }
+    await evaluateNow();
+    await page.waitForTimeout(Math.max(0, due - Date.now()));
     await sample(minute);
     if (ALLOCATIONS && minute === BASELINE_MINUTE) await startAllocations();
     if (SNAPSHOTS.includes(minute)) await takeSnapshots();
   }
   sampling = false;
   await heapLoop;
-  // How the page looks after the run (the charts' thinned histories, the views): to look at.
+  // How the page looks after the run (the charts' histories, the views): to look at.
   fs.mkdirSync(path.join(root, 'test-output', 'screenshots'), { recursive: true });
   await page.screenshot({ path: path.join(root, 'test-output', 'screenshots', 'soak-end.png'), fullPage: true });
   let allocations = null;
