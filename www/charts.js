@@ -7,9 +7,9 @@ const uPlot = globalThis.uPlot;
 const REDRAW_MS = 333;
 /**
  * Keep at most this many rows per chart (twice as many in the learning curves' two histories,
- * error and loss); then every other row goes. More points than a chart is wide; the room
- * for them is allocated when the chart is made (RowStore), so the page's memory does not grow
- * as they fill.
+ * error and loss); then neighbouring rows merge in pairs (History). More points than a chart
+ * is wide; the room for them is allocated when the chart is made (RowStore), so the page's
+ * memory does not grow as they fill.
  */
 const MAX_ROWS = 500;
 
