@@ -86,16 +86,53 @@ pub(super) fn bias_sums(g: &ConvGeom, rows: usize, delta: &[f32], factor: f32, o
 }
 
 /// Rows `first..first + n` of `srcᵀ` into `dst` (`n × rows`), for a row-major `rows × cols`
-/// source: 16 columns of the source at a time, so its reads stay in cache lines (a plain loop
-/// over the whole matrix took 5 % of a CIFAR-10 training step).
+/// source, in tiles of 16 × 16: a tile's 16 source rows stay in cache while its 16 output rows
+/// are written in runs of 16. (A plain loop over the whole matrix took 5 % of a CIFAR-10
+/// training step; one tile column at a time, writing each value to a different output row,
+/// still 4 %.)
 fn transpose_rows(src: &[f32], rows: usize, cols: usize, first: usize, n: usize, dst: &mut [f32]) {
     const TILE: usize = 16;
+    let (src, dst) = (&src[..rows * cols], &mut dst[..n * rows]);
     for c0 in (first..first + n).step_by(TILE) {
-        let c1 = (c0 + TILE).min(first + n).min(cols);
-        for r in 0..rows {
-            let row = &src[r * cols..(r + 1) * cols];
-            for c in c0..c1 {
-                dst[(c - first) * rows + r] = row[c];
+        let c1 = (c0 + TILE).min(first + n);
+        for r0 in (0..rows).step_by(TILE) {
+            let r1 = (r0 + TILE).min(rows);
+            let mut tile = [[0.0f32; TILE]; TILE];
+            for (r, line) in (r0..r1).zip(tile.iter_mut()) {
+                let from = &src[r * cols + c0..r * cols + c1];
+                // A full tile row copies as one fixed-size move (a call to memmove otherwise).
+                match <&[f32; TILE]>::try_from(from) {
+                    Ok(full) => *line = *full,
+                    Err(_) => line[..from.len()].iter_mut().zip(from).for_each(|(t, &v)| *t = v),
+                }
+            }
+            for (c, dst_row) in (c0..c1).zip(dst[(c0 - first) * rows..].chunks_exact_mut(rows)) {
+                for (o, line) in dst_row[r0..r1].iter_mut().zip(&tile) {
+                    *o = line[c - c0];
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transpose_rows;
+
+    /// Every block of rows of the transpose, on shapes with partial tiles both ways.
+    #[test]
+    fn transpose_rows_matches_the_definition() {
+        for (rows, cols) in [(1usize, 1usize), (3, 75), (37, 53), (64, 16), (17, 33), (128, 40)] {
+            let src: Vec<f32> = (0..rows * cols).map(|i| i as f32 * 0.5 - 7.0).collect();
+            for (first, n) in [(0, cols), (0, cols.div_ceil(2)), (cols / 3, cols - cols / 3), (cols - 1, 1)] {
+                let mut dst = vec![f32::NAN; n * rows + 5];
+                transpose_rows(&src, rows, cols, first, n, &mut dst);
+                for c in 0..n {
+                    for r in 0..rows {
+                        assert_eq!(dst[c * rows + r], src[r * cols + first + c], "{rows}×{cols} block {first}+{n} at ({c}, {r})");
+                    }
+                }
+                assert!(dst[n * rows..].iter().all(|v| v.is_nan()), "wrote past the block");
             }
         }
     }
