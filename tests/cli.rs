@@ -89,6 +89,11 @@ fn bad_arguments_and_files_are_clear_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("snapshot"));
     let out = burstccn(&["train", "--lr-decay", "1.5"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("--lr-decay"));
+    for bad in ["0", "1.5", "-0.2", "NaN"] {
+        let out = burstccn(&["train", "--lr-anneal-to", bad]);
+        assert_eq!(out.status.code(), Some(2), "--lr-anneal-to {bad}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--lr-anneal-to"), "--lr-anneal-to {bad}");
+    }
     let out = burstccn(&["train", "--kernels", "nonsense"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("available"));
 }
@@ -199,4 +204,21 @@ fn cifar10_from_the_users_files_end_to_end() {
     let out = burstccn(&["train", "--model", "paper-cifar", "--data", cut.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad data file"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `--lr-anneal-to 0.5` over two epochs of 100 steps: η falls linearly over the 200 steps,
+/// updated every 50, so the rate in force at the end of epoch 1 is the one set at step 50
+/// (0.875 η) and at the end of epoch 2 the one set at step 150 (0.625 η).
+#[test]
+fn learning_rate_anneals_linearly_within_the_run() {
+    let out = burstccn(&[
+        "train", "--epochs", "2", "--train-limit", "2000", "--batch-size", "20", "--lr", "0.3",
+        "--lr-anneal-to", "0.5", "--json", "--diagnostic-batches", "1",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let epochs: Vec<Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lr: Vec<f64> = epochs.iter().map(|e| e["lr"].as_f64().unwrap()).collect();
+    assert_eq!(lr.len(), 2);
+    assert!((lr[0] - 0.3 * 0.875).abs() < 1e-5, "epoch 1 ends at η = {}", lr[0]);
+    assert!((lr[1] - 0.3 * 0.625).abs() < 1e-5, "epoch 2 ends at η = {}", lr[1]);
 }

@@ -83,6 +83,11 @@ pub struct TrainArgs {
     /// Multiply the learning rates (η, η_Q, η_Y) by this after every epoch (1 = constant).
     #[arg(long, default_value_t = 1.0)]
     lr_decay: f32,
+    /// Anneal the learning rates within the run: they fall linearly, step by step, from their
+    /// value at the start to this fraction of it at the last step of --epochs (1 = off; on top
+    /// of --lr-decay). Updated every 50 steps.
+    #[arg(long, default_value_t = 1.0)]
+    lr_anneal_to: f32,
     /// Use only the first N training images (quick runs; with --validation, N of those left
     /// after the validation set is held out).
     #[arg(long)]
@@ -357,6 +362,9 @@ fn train(a: TrainArgs, argv: &[String]) -> Result<(), String> {
     .map(|_| ())
 }
 
+/// Steps between updates of the annealed learning rates (`--lr-anneal-to`).
+const ANNEAL_EVERY: usize = 50;
+
 /// One training run as `burstccn train` does it with these flags (`argv`, as given: they are
 /// stored in the --result file). Every record — one per epoch, and one every --log-every
 /// steps — goes to `sink` as it is made; all of them are returned. The experiments and
@@ -365,6 +373,9 @@ pub fn train_run(a: &TrainArgs, argv: &[String], sink: &mut dyn FnMut(&Value)) -
     set_threads(a.threads)?;
     if !(a.lr_decay > 0.0 && a.lr_decay <= 1.0) {
         return Err(format!("--lr-decay must be in (0, 1], got {}", a.lr_decay));
+    }
+    if !(a.lr_anneal_to > 0.0 && a.lr_anneal_to <= 1.0) {
+        return Err(format!("--lr-anneal-to must be in (0, 1], got {}", a.lr_anneal_to));
     }
     if a.log_every == Some(0) {
         return Err("--log-every must be at least 1".into());
@@ -458,6 +469,12 @@ pub fn train_run(a: &TrainArgs, argv: &[String], sink: &mut dyn FnMut(&Value)) -
     let steps_per_epoch = train_set.len().div_ceil(cfg.batch_size);
     let mut trainer = Trainer::new(net, train_set.len());
     trainer.seek(epochs_done, 0);
+    // --lr-anneal-to: the factor the rates carry at step s of the run (a resumed run's
+    // snapshot already carries the factor of its last step).
+    let anneal_steps = (a.epochs as usize * steps_per_epoch).max(1);
+    let anneal = |steps: usize| 1.0 - (1.0 - a.lr_anneal_to) * (steps.min(anneal_steps) as f32 / anneal_steps as f32);
+    let mut run_steps = epochs_done as usize * steps_per_epoch;
+    let mut annealed = anneal(run_steps);
     let last_good = a.save.clone().unwrap_or_else(|| PathBuf::from("burstccn-last-good.snap"));
     let teacher = !a.no_teacher;
     // Early stopping watches the validation error when there is a validation set, else the
@@ -511,9 +528,16 @@ pub fn train_run(a: &TrainArgs, argv: &[String], sink: &mut dyn FnMut(&Value)) -
                     push(&mut records, record);
                 }
             }
+            if a.lr_anneal_to != 1.0 && run_steps.is_multiple_of(ANNEAL_EVERY) {
+                let next = anneal(run_steps);
+                let scaled = trainer.net.config().with_rates_scaled(next / annealed);
+                trainer.net.set_config(scaled).map_err(|e| format!("--lr-anneal-to: {e}"))?;
+                annealed = next;
+            }
             let step = if teacher { trainer.step(train_set, false) } else { trainer.step_without_teacher(train_set, false) };
             match step {
                 Ok((report, finished)) => {
+                    run_steps += 1;
                     sse += report.sum_squared_error;
                     wrong += report.errors;
                     seen += report.rows;
