@@ -90,7 +90,8 @@ fn bad_arguments_and_files_are_clear_errors() {
     let out = burstccn(&["train", "--lr-decay", "1.5"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("--lr-decay"));
     for bad in ["0", "1.5", "-0.2", "NaN"] {
-        let out = burstccn(&["train", "--lr-anneal-to", bad]);
+        let flag = format!("--lr-anneal-to={bad}");
+        let out = burstccn(&["train", &flag]);
         assert_eq!(out.status.code(), Some(2), "--lr-anneal-to {bad}");
         assert!(String::from_utf8_lossy(&out.stderr).contains("--lr-anneal-to"), "--lr-anneal-to {bad}");
     }
