@@ -311,7 +311,7 @@ try {
   const shared = later.some((s) => s.load_avg > os.cpus().length);
   const checks = {
     memory_growth_below_5_percent: Object.values(memory).every((m) => m.growth < MEMORY_GROWTH),
-    heap_objects_growth_below_5_percent: JUDGED_SNAPSHOTS && Object.values(objects).every((o) => o.growth < MEMORY_GROWTH),
+    heap_objects_growth_below_5_percent: JUDGED_SNAPSHOTS && ['page', 'worker'].every((w) => objects[w] && objects[w].growth < MEMORY_GROWTH),
     samples_per_sec_within_20_percent: wall.worst_deviation <= RATE_BAND || (shared && perCpu.worst_deviation <= RATE_BAND),
     no_page_errors: errors.length === 0,
   };
