@@ -11,14 +11,17 @@ pub fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + exp_approx(-x))
 }
 
+/// 1.5·2^23: adding it to a float below 2^22 in size rounds that to an integer.
+const ROUND: f32 = 12_582_912.0;
+/// ROUND's bits: the integer added to it sits in the low mantissa bits of the sum.
+const ROUND_BITS: u32 = 0x4b40_0000;
+
 /// e^x for x in any range (clamped to ±87 so it never overflows to inf or flushes oddly).
 #[inline(always)]
 pub fn exp_approx(x: f32) -> f32 {
     const LOG2E: f32 = core::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_145_75;
     const LN2_LO: f32 = 1.428_606_8e-6;
-    const ROUND: f32 = 12_582_912.0; // 1.5·2^23: adding it rounds to an integer
-    const ROUND_BITS: u32 = 0x4b40_0000; // ROUND's bits: n sits in the low mantissa bits of t
     let x = x.clamp(-87.0, 87.0);
     let t = x * LOG2E + ROUND;
     let n = t - ROUND;
@@ -81,13 +84,13 @@ mod tests {
     /// clamp allows, so the faster form changed no result.
     #[test]
     fn scale_from_bits_is_the_conversion() {
-        const ROUND: f32 = 12_582_912.0;
+        assert_eq!(ROUND.to_bits(), ROUND_BITS);
         for n in -126i32..=126 {
             for frac in [-0.5f32, -0.49, -0.1, 0.0, 0.1, 0.49, 0.5] {
                 let t = (n as f32 + frac) + ROUND;
                 let m = t - ROUND;
                 let converted = f32::from_bits(((m as i32 + 127) as u32) << 23);
-                let bits = f32::from_bits(t.to_bits().wrapping_sub(0x4b40_0000).wrapping_add(127) << 23);
+                let bits = f32::from_bits(t.to_bits().wrapping_sub(ROUND_BITS).wrapping_add(127) << 23);
                 assert_eq!(converted.to_bits(), bits.to_bits(), "n {n} frac {frac}");
             }
         }

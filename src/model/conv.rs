@@ -93,11 +93,12 @@ pub(super) fn bias_sums(g: &ConvGeom, rows: usize, delta: &[f32], factor: f32, o
 fn transpose_rows(src: &[f32], rows: usize, cols: usize, first: usize, n: usize, dst: &mut [f32]) {
     const TILE: usize = 16;
     let (src, dst) = (&src[..rows * cols], &mut dst[..n * rows]);
+    // Entries a partial tile leaves stale are never read (only rows r0..r1, columns c0..c1).
+    let mut tile = [[0.0f32; TILE]; TILE];
     for c0 in (first..first + n).step_by(TILE) {
         let c1 = (c0 + TILE).min(first + n);
         for r0 in (0..rows).step_by(TILE) {
             let r1 = (r0 + TILE).min(rows);
-            let mut tile = [[0.0f32; TILE]; TILE];
             for (r, line) in (r0..r1).zip(tile.iter_mut()) {
                 let from = &src[r * cols + c0..r * cols + c1];
                 // A full tile row copies as one fixed-size move (a call to memmove otherwise).

@@ -107,4 +107,4 @@ export function difference(a, b, limit = 30) {
 
 const signed = (n) => `${n > 0 ? '+' : ''}${n}`;
 export const formatDifference = (d) => [`${signed(d.total_bytes)} bytes in all: ${signed(d.object_bytes)} objects, ${signed(d.compiled_code_bytes)} compiled code`,
-  ...d.rows.map((r) => `${r.bytes > 0 ? '+' : ''}${r.bytes} bytes  ${r.objects > 0 ? '+' : ''}${r.objects} objects  ${r.what}`)].join('\n');
+  ...d.rows.map((r) => `${signed(r.bytes)} bytes  ${signed(r.objects)} objects  ${r.what}`)].join('\n');
