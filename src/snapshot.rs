@@ -1,13 +1,16 @@
-//! Snapshots: the configuration and every parameter (W, b, Y, Q, momentum buffers, and each
+//! Snapshots: the configuration and every parameter (W, b, Y, Q, the optimiser's state, and each
 //! comparison model's own tensors), versioned.
 //!
 //! Two encodings of the same content:
 //! - **JSON** (`burstccn-snapshot`): `{"format", "version", "model"?, "config", "steps",
-//!   "samples_seen", "layers": [{"weight", "bias", "weight_velocity"?, "bias_velocity"?}],
+//!   "samples_seen", "adam_steps"?, "layers": [{"weight", "bias", "weight_velocity"?,
+//!   "bias_velocity"?, "weight_second"?, "bias_second"?}],
 //!   "feedback": [{"y", "q"?}], "tensors"?: [{"name", "values"}]}`; matrices are flat
 //!   row-major arrays (dense W_k is `n_out × n_in`, conv kernels `c_out × k × k × c_in`; Y_k
 //!   and Q_k are shaped like W_{k+1}). Exact: f32 values are written in their shortest
-//!   round-tripping form.
+//!   round-tripping form. The velocities are SGD's momentum or Adam's first moving averages;
+//!   Adam adds its second (`*_second`) and its step count. A network trained by plain SGD or
+//!   momentum is written exactly as before Adam existed.
 //! - **Binary** (what the page downloads; ~4× smaller): the 8 bytes `BCCNSNAP`, a u32 version,
 //!   a u32 header length, the JSON above with every array replaced by its length, then the
 //!   arrays as little-endian f32 in the order they appear, then a CRC-32 of all preceding bytes.
@@ -31,7 +34,7 @@ use alloc::vec::Vec;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{AnyModel, Burstprop, BurstpropConfig, Config, Edn, EdnConfig, ModelConfig, ModelKind, Network};
+use crate::model::{AnyModel, Burstprop, BurstpropConfig, Config, Edn, EdnConfig, ModelConfig, ModelKind, Network, Optimiser};
 use crate::Error;
 
 /// The format name written in every snapshot.
@@ -54,6 +57,11 @@ struct LayerData<T> {
     weight_velocity: Option<T>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     bias_velocity: Option<T>,
+    /// Adam's second moving averages (its first are the velocities).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    weight_second: Option<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bias_second: Option<T>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -85,6 +93,9 @@ struct Document<T, C> {
     config: C,
     steps: u64,
     samples_seen: u64,
+    /// Adam's step count (its bias correction); only with Adam.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    adam_steps: Option<u64>,
     layers: Vec<LayerData<T>>,
     feedback: Vec<FeedbackData<T>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -100,6 +111,7 @@ impl<T, C> Document<T, C> {
             config: f(self.config),
             steps: self.steps,
             samples_seen: self.samples_seen,
+            adam_steps: self.adam_steps,
             layers: self.layers,
             feedback: self.feedback,
             tensors: self.tensors,
@@ -185,7 +197,8 @@ fn document<'a>(model: &ModelRef<'a>) -> Document<Vec<f32>, ConfigRef<'a>> {
         ModelRef::Edn(n) => (VERSION, Some(ModelKind::Edn), ConfigRef::Edn(n.config())),
     };
     let has_q = kind.is_none();
-    let momentum = net.config().momentum > 0.0;
+    let adam = net.config().optimiser == Optimiser::Adam;
+    let momentum = net.config().momentum > 0.0 || adam;
     Document {
         format: FORMAT.into(),
         version,
@@ -193,6 +206,7 @@ fn document<'a>(model: &ModelRef<'a>) -> Document<Vec<f32>, ConfigRef<'a>> {
         config,
         steps: net.progress().0,
         samples_seen: net.progress().1,
+        adam_steps: adam.then(|| net.adam_steps()),
         layers: net
             .layers()
             .iter()
@@ -201,6 +215,8 @@ fn document<'a>(model: &ModelRef<'a>) -> Document<Vec<f32>, ConfigRef<'a>> {
                 bias: l.bias.clone(),
                 weight_velocity: momentum.then(|| l.weight_velocity.clone()),
                 bias_velocity: momentum.then(|| l.bias_velocity.clone()),
+                weight_second: adam.then(|| l.weight_second.clone()),
+                bias_second: adam.then(|| l.bias_second.clone()),
             })
             .collect(),
         feedback: net.feedback().iter().map(|f| FeedbackData { y: f.y.clone(), q: has_q.then(|| f.q.clone()) }).collect(),
@@ -224,6 +240,7 @@ pub fn to_bytes<'a>(model: impl Into<ModelRef<'a>>) -> Vec<u8> {
         config: &doc.config,
         steps: doc.steps,
         samples_seen: doc.samples_seen,
+        adam_steps: doc.adam_steps,
         layers: doc
             .layers
             .iter()
@@ -232,6 +249,8 @@ pub fn to_bytes<'a>(model: impl Into<ModelRef<'a>>) -> Vec<u8> {
                 bias: l.bias.len(),
                 weight_velocity: l.weight_velocity.as_ref().map(Vec::len),
                 bias_velocity: l.bias_velocity.as_ref().map(Vec::len),
+                weight_second: l.weight_second.as_ref().map(Vec::len),
+                bias_second: l.bias_second.as_ref().map(Vec::len),
             })
             .collect(),
         feedback: doc.feedback.iter().map(|f| FeedbackData { y: f.y.len(), q: f.q.as_ref().map(Vec::len) }).collect(),
@@ -244,6 +263,12 @@ pub fn to_bytes<'a>(model: impl Into<ModelRef<'a>>) -> Vec<u8> {
             arrays.push(v);
         }
         if let Some(v) = &l.bias_velocity {
+            arrays.push(v);
+        }
+        if let Some(v) = &l.weight_second {
+            arrays.push(v);
+        }
+        if let Some(v) = &l.bias_second {
             arrays.push(v);
         }
     }
@@ -396,7 +421,9 @@ pub fn model_from_bytes(bytes: &[u8]) -> Result<AnyModel, Error> {
         let bias = take(l.bias)?;
         let weight_velocity = l.weight_velocity.map(&mut take).transpose()?;
         let bias_velocity = l.bias_velocity.map(&mut take).transpose()?;
-        layers.push(LayerData { weight, bias, weight_velocity, bias_velocity });
+        let weight_second = l.weight_second.map(&mut take).transpose()?;
+        let bias_second = l.bias_second.map(&mut take).transpose()?;
+        layers.push(LayerData { weight, bias, weight_velocity, bias_velocity, weight_second, bias_second });
     }
     let mut feedback = Vec::new();
     for f in &head.feedback {
@@ -418,6 +445,7 @@ pub fn model_from_bytes(bytes: &[u8]) -> Result<AnyModel, Error> {
         config: head.config,
         steps: head.steps,
         samples_seen: head.samples_seen,
+        adam_steps: head.adam_steps,
         layers,
         feedback,
         tensors,
@@ -450,7 +478,13 @@ fn build(doc: Document<Vec<f32>, ModelConfig>) -> Result<AnyModel, Error> {
     if doc.feedback.len() != depth - 1 {
         return Err(err(format!("{} feedback entries, expected {}", doc.feedback.len(), depth - 1)));
     }
-    let momentum = cfg.momentum > 0.0;
+    let adam = cfg.optimiser == Optimiser::Adam;
+    let momentum = cfg.momentum > 0.0 || adam;
+    match (doc.adam_steps, adam) {
+        (Some(_), true) | (None, false) => {}
+        (None, true) => return Err(err("an Adam network's snapshot needs its `adam_steps`")),
+        (Some(_), false) => return Err(err("`adam_steps` is for Adam, and this configuration's optimiser is SGD")),
+    }
     for ((k, l), shape) in doc.layers.iter().enumerate().zip(&shapes) {
         let (weights, biases) = (shape.weight_len(), shape.bias_len());
         check_array(&format!("layers[{k}].weight"), &l.weight, weights)?;
@@ -463,6 +497,18 @@ fn build(doc: Document<Vec<f32>, ModelConfig>) -> Result<AnyModel, Error> {
             (None, None) if !momentum => {}
             (None, None) => return Err(err(format!("layers[{k}] lacks the momentum buffers its configuration needs"))),
             _ => return Err(err(format!("layers[{k}] has momentum buffers that do not match the configuration"))),
+        }
+        match (&l.weight_second, &l.bias_second) {
+            (Some(wv), Some(bv)) if adam => {
+                check_array(&format!("layers[{k}].weight_second"), wv, weights)?;
+                check_array(&format!("layers[{k}].bias_second"), bv, biases)?;
+                if let Some(i) = wv.iter().chain(bv).position(|&x| x < 0.0) {
+                    return Err(err(format!("layers[{k}]: Adam's second moving average has a negative value (entry {i})")));
+                }
+            }
+            (None, None) if !adam => {}
+            (None, None) => return Err(err(format!("layers[{k}] lacks Adam's second moving averages"))),
+            _ => return Err(err(format!("layers[{k}] has Adam buffers that do not match the configuration"))),
         }
     }
     for (k, f) in doc.feedback.iter().enumerate() {
@@ -507,6 +553,10 @@ fn build(doc: Document<Vec<f32>, ModelConfig>) -> Result<AnyModel, Error> {
                 dst.weight_velocity = wv;
                 dst.bias_velocity = bv;
             }
+            if let (Some(wv), Some(bv)) = (src.weight_second, src.bias_second) {
+                dst.weight_second = wv;
+                dst.bias_second = bv;
+            }
         }
         for (dst, src) in feedback.iter_mut().zip(doc.feedback) {
             dst.y = src.y;
@@ -517,6 +567,7 @@ fn build(doc: Document<Vec<f32>, ModelConfig>) -> Result<AnyModel, Error> {
     }
     net.check_q_tracking();
     net.set_progress(doc.steps, doc.samples_seen);
+    net.set_adam_steps(doc.adam_steps.unwrap_or(0));
     Ok(model)
 }
 

@@ -223,3 +223,33 @@ fn learning_rate_anneals_linearly_within_the_run() {
     assert!((lr[0] - 0.3 * 0.875).abs() < 1e-5, "epoch 1 ends at η = {}", lr[0]);
     assert!((lr[1] - 0.3 * 0.625).abs() < 1e-5, "epoch 2 ends at η = {}", lr[1]);
 }
+
+/// `--optimiser adam` trains with Adam and saves its state (the snapshot holds Adam's step
+/// count: one per batch) and `--lr-scale` its per-layer factors; with SGD's momentum, a wrong
+/// count of factors, or for a model without them, they are clear errors.
+#[test]
+fn adam_and_per_layer_rates_from_the_command_line() {
+    let snap = tmp("adam.snap");
+    let out = burstccn(&[
+        "train", "--epochs", "1", "--train-limit", "1000", "--batch-size", "32", "--lr", "0.001", "--optimiser", "adam",
+        "--layers", "784,40,10", "--lr-scale", "2,0.5", "--json", "--diagnostic-batches", "1", "--save", snap.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let net = snapshot::load(&std::fs::read(&snap).unwrap()).unwrap();
+    assert_eq!(net.config().optimiser, burstccn::model::Optimiser::Adam);
+    assert_eq!(net.adam_steps(), 32, "1,000 images in batches of 32");
+    assert_eq!(net.config().lr_scale, vec![2.0, 0.5]);
+    let out = burstccn(&["train", "--layers", "784,40,10", "--lr-scale", "2,0.5,1"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("lr_scale") && stderr.contains("3 factors for a network of 2 weight layers"), "{stderr}");
+    let out = burstccn(&["train", "--model", "edn", "--lr-scale", "1,1,1,1"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--lr-scale is a BurstCCN setting"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = burstccn(&["train", "--optimiser", "adam", "--momentum", "0.5"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("momentum") && stderr.contains("Adam"), "{stderr}");
+    let out = burstccn(&["train", "--model", "burstprop", "--optimiser", "adam"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--optimiser is a BurstCCN setting"), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::io::Write;
 
 use burstccn::data::{self, crc32, Dataset};
-use burstccn::model::{Config, Network};
+use burstccn::model::{Config, Network, Optimiser};
 use burstccn::rng::Random;
 use burstccn::snapshot;
 use burstccn::Error;
@@ -184,6 +184,71 @@ fn snapshots_round_trip_exactly_in_both_encodings() {
         n.train_step(&[0, 1, 2, 3, 0, 1], false).unwrap();
     }
     same_parameters(&a, &b);
+}
+
+/// A conv net trained a few steps with Adam and per-layer rates: its moving averages, step
+/// count and factors are part of the snapshot.
+fn adam_network() -> Network {
+    let cfg = Config { lr: 0.01, lr_scale: vec![1.5, 1.0, 0.5], optimiser: Optimiser::Adam, weight_decay: 1e-3, batch_size: 3, seed: 8, ..Config::default() }
+        .with_stack("c3k3s2,f6", [1, 7, 7], 4)
+        .unwrap();
+    let mut net = Network::new(cfg).unwrap();
+    let mut rng = Random::new(2, 0);
+    for _ in 0..4 {
+        let x: Vec<f32> = (0..3 * 49).map(|_| rng.uniform()).collect();
+        net.load_inputs(&x).unwrap();
+        let y: Vec<u8> = (0..3).map(|_| rng.below(4) as u8).collect();
+        net.train_step(&y, false).unwrap();
+    }
+    net
+}
+
+#[test]
+fn adam_snapshots_round_trip_and_training_continues_identically() {
+    let net = adam_network();
+    assert_eq!(net.adam_steps(), 4);
+    let json = snapshot::to_json(&net);
+    assert!(json.contains("\"optimiser\":\"adam\"") && json.contains("\"adam_steps\":4") && json.contains("\"weight_second\""));
+    let from_json = snapshot::load(json.as_bytes()).unwrap();
+    let from_bin = snapshot::load(&snapshot::to_bytes(&net)).unwrap();
+    same_parameters(&net, &from_json);
+    same_parameters(&net, &from_bin);
+    assert_eq!(from_bin.adam_steps(), 4);
+    assert_eq!(snapshot::to_bytes(&net), snapshot::to_bytes(&from_json));
+    assert_eq!(snapshot::to_json(&net), snapshot::to_json(&from_bin));
+    // The moving averages and the bias correction's step count come back: the next steps
+    // match the uninterrupted run bit for bit.
+    let (mut a, mut b) = (net, from_bin);
+    let x: Vec<f32> = (0..3 * 49).map(|i| (i % 7) as f32 / 7.0).collect();
+    for _ in 0..2 {
+        for n in [&mut a, &mut b] {
+            n.load_inputs(&x).unwrap();
+            n.train_step(&[0, 1, 3], false).unwrap();
+        }
+    }
+    same_parameters(&a, &b);
+    // An SGD network's snapshot does not mention the optimiser (older builds read it).
+    assert!(!snapshot::to_json(&trained_network()).contains("optimiser"));
+}
+
+#[test]
+fn bad_adam_snapshots_are_refused() {
+    let json = snapshot::to_json(&adam_network());
+    let m = snapshot_error(snapshot::from_json(&edit(&json, "\"adam_steps\":4,", "")));
+    assert!(m.contains("adam_steps"), "{m}");
+    let m = snapshot_error(snapshot::from_json(&edit(&json, "\"optimiser\":\"adam\",", "")));
+    assert!(m.contains("adam_steps"), "{m}");
+    let m = snapshot_error(snapshot::from_json(&edit(&json, "\"weight_second\":[", "\"weight_second\":[-1,")));
+    assert!(m.contains("values, expected"), "{m}");
+    let start = json.find("\"weight_second\":[").unwrap() + 17;
+    let comma = start + json[start..].find(',').unwrap();
+    let negative = format!("{}-0.5{}", &json[..start], &json[comma..]);
+    let m = snapshot_error(snapshot::from_json(&negative));
+    assert!(m.contains("negative"), "{m}");
+    let m = snapshot_error(snapshot::from_json(&edit(&json, "\"optimiser\":\"adam\"", "\"optimiser\":\"adamw\"")));
+    assert!(m.contains("adamw"), "{m}");
+    let m = snapshot_error(snapshot::from_json(&edit(&json, "\"momentum\":0.0", "\"momentum\":0.9")));
+    assert!(m.contains("momentum"), "{m}");
 }
 
 fn snapshot_error(r: Result<Network, Error>) -> String {

@@ -3,7 +3,7 @@
 //! training without a teacher.
 #![cfg(not(target_arch = "wasm32"))]
 
-use burstccn::model::{Config, Network, Rule, WeightDecayForm};
+use burstccn::model::{Config, Network, Optimiser, Rule, WeightDecayForm};
 use burstccn::rng::Random;
 
 fn batch(seed: u64, rows: usize, n: usize) -> (Vec<f32>, Vec<u8>) {
@@ -62,6 +62,146 @@ fn without_momentum_the_forms_differ_by_a_factor_eta() {
         let wb: Vec<f64> = lb.weight.iter().map(|&v| f64::from(v)).collect();
         assert!(max_diff(&la.weight, &wb) < 1e-6);
         assert_ne!(la.weight, Network::new(a.config().clone()).unwrap().layers()[0].weight);
+    }
+}
+
+/// Adam as the authors' optimiser (REFERENCE.md §2.5): from the engine's own proposed
+/// update Δ (= ΔW/η), m ← β1·m + (1−β1)·Δ, v ← β2·v + (1−β2)·Δ², then
+/// W ← W + η·m̂/(√v̂ + ε) − λ·W with the bias corrections of step k, recomputed in f64 over
+/// four steps, on an MLP with Q learning and on a conv net, in both forms of weight decay.
+/// Its first step moves every weight whose update is well above ε by η, in the update's sign.
+#[test]
+fn adam_follows_the_authors_step_by_step() {
+    let mlp = Config { layers: vec![25, 18, 12, 10], lr: 0.01, lr_q: 0.01, batch_size: 5, seed: 4, ..Config::default() };
+    let conv = Config { lr: 0.01, y_scale: 1.0, lr_q: 0.0, batch_size: 3, seed: 4, ..Config::default() }
+        .with_stack("c4k3s2,f12", [1, 9, 9], 10)
+        .unwrap();
+    let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8f64);
+    for base in [mlp, conv] {
+        for form in [WeightDecayForm::LrScaled, WeightDecayForm::Authors] {
+            let lambda = 0.02f64;
+            let cfg = Config { optimiser: Optimiser::Adam, weight_decay: lambda as f32, weight_decay_form: form, ..base.clone() };
+            let lr = f64::from(cfg.lr);
+            let keep = if form == WeightDecayForm::Authors { 1.0 - lambda } else { 1.0 - lr * lambda };
+            let mut net = Network::new(cfg.clone()).unwrap();
+            let n0 = base.input_len();
+            let depth = net.layers().len();
+            let mut state: Vec<[Vec<f64>; 4]> = net
+                .layers()
+                .iter()
+                .map(|l| [vec![0.0; l.weight.len()], vec![0.0; l.weight.len()], vec![0.0; l.bias.len()], vec![0.0; l.bias.len()]])
+                .collect();
+            for step in 1..=4i32 {
+                let (x, labels) = batch(40 + step as u64, base.batch_size, n0);
+                let mut probe = net.clone();
+                probe.load_inputs(&x).unwrap();
+                let updates = probe.proposed_updates(&labels, Rule::Burstccn).unwrap();
+                let before: Vec<(Vec<f32>, Vec<f32>)> = net.layers().iter().map(|l| (l.weight.clone(), l.bias.clone())).collect();
+                net.load_inputs(&x).unwrap();
+                net.train_step(&labels, false).unwrap();
+                assert_eq!(net.adam_steps(), step as u64);
+                let (c1, c2) = (1.0 - b1.powi(step), 1.0 - b2.powi(step));
+                for k in 0..depth {
+                    let [mw, vw, mb, vb] = &mut state[k];
+                    let adam = |old: &[f32], d: &[f32], m: &mut [f64], v: &mut [f64]| -> Vec<f64> {
+                        let mut out = Vec::with_capacity(old.len());
+                        for (((&o, &d), m), v) in old.iter().zip(d).zip(m.iter_mut()).zip(v.iter_mut()) {
+                            let d = f64::from(d) / lr;
+                            *m = b1 * *m + (1.0 - b1) * d;
+                            *v = b2 * *v + (1.0 - b2) * d * d;
+                            out.push(keep * f64::from(o) + lr * (*m / c1) / ((*v / c2).sqrt() + eps));
+                        }
+                        out
+                    };
+                    let want_w = adam(&before[k].0, &updates[k].0, mw, vw);
+                    let want_b = adam(&before[k].1, &updates[k].1, mb, vb);
+                    let layer = &net.layers()[k];
+                    let (dw, db) = (max_diff(&layer.weight, &want_w), max_diff(&layer.bias, &want_b));
+                    assert!(dw < 1e-6 && db < 1e-6, "{form:?} step {step} layer {k}: W off by {dw}, b by {db}");
+                    if step == 1 {
+                        let mut moved = 0;
+                        for ((&w, &o), &d) in layer.weight.iter().zip(&before[k].0).zip(&updates[k].0) {
+                            if f64::from(d).abs() / lr > 1e-5 {
+                                let step_taken = f64::from(w) - keep * f64::from(o);
+                                assert!((step_taken - lr * f64::from(d).signum()).abs() < 1e-5, "first step {step_taken}");
+                                moved += 1;
+                            }
+                        }
+                        assert!(moved > layer.weight.len() / 4, "layer {k}: only {moved} weights had an update");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Per-layer learning rates: weight layer k learns at η·lr_scale[k]. On a conv net with
+/// factors [2.5, 0, 1]: the proposed updates are the one-rate net's times the factors, and a
+/// step applies them with the lr-scaled weight decay (λ times the layer's own η), so the
+/// middle layer stays put; a wrong count or a bad factor is refused naming `lr_scale`.
+#[test]
+fn per_layer_learning_rates_scale_each_layers_step() {
+    let plain = Config { lr: 0.2, y_scale: 1.0, lr_q: 0.0, weight_decay: 0.05, batch_size: 3, seed: 6, ..Config::default() }
+        .with_stack("c4k3s2,f12", [1, 9, 9], 10)
+        .unwrap();
+    let factors = [2.5f32, 0.0, 1.0];
+    let scaled = Config { lr_scale: factors.to_vec(), ..plain.clone() };
+    let (x, labels) = batch(60, 3, plain.input_len());
+    let mut a = Network::new(plain.clone()).unwrap();
+    let mut b = Network::new(scaled.clone()).unwrap();
+    a.load_inputs(&x).unwrap();
+    b.load_inputs(&x).unwrap();
+    let ua = a.clone().proposed_updates(&labels, Rule::Burstccn).unwrap();
+    let ub = b.clone().proposed_updates(&labels, Rule::Burstccn).unwrap();
+    let before: Vec<Vec<f32>> = b.layers().iter().map(|l| l.weight.clone()).collect();
+    b.train_step(&labels, false).unwrap();
+    for (k, &f) in factors.iter().enumerate() {
+        let want: Vec<f64> = ua[k].0.iter().map(|&d| f64::from(d) * f64::from(f)).collect();
+        assert!(max_diff(&ub[k].0, &want) < 1e-7, "layer {k}: proposed update");
+        assert!(ua[k].0.iter().any(|&d| d != 0.0), "layer {k} has an update to scale");
+        let decay = 1.0 - f64::from(plain.lr * f * plain.weight_decay);
+        let stepped: Vec<f64> = before[k].iter().zip(&ub[k].0).map(|(&w, &d)| decay * f64::from(w) + f64::from(d)).collect();
+        assert!(max_diff(&b.layers()[k].weight, &stepped) < 1e-6, "layer {k}: step {}", max_diff(&b.layers()[k].weight, &stepped));
+    }
+    assert_eq!(b.layers()[1].weight, before[1], "a factor of 0 freezes the layer");
+    for bad in [vec![1.0, 1.0], vec![1.0, f32::NAN, 1.0], vec![1.0, -0.5, 1.0]] {
+        let err = Network::new(Config { lr_scale: bad.clone(), ..plain.clone() }).unwrap_err().to_string();
+        assert!(err.contains("lr_scale"), "{bad:?}: {err}");
+    }
+}
+
+/// Adam refuses SGD's momentum; switching optimiser on a live network starts the new
+/// optimiser's state from zero (step count 0), and switching back to SGD drops it.
+#[test]
+fn adam_settings_are_checked_and_a_switch_restarts_its_state() {
+    let base = Config { layers: vec![20, 15, 10], lr: 0.01, batch_size: 4, seed: 5, ..Config::default() };
+    let err = Network::new(Config { optimiser: Optimiser::Adam, momentum: 0.5, ..base.clone() }).unwrap_err().to_string();
+    assert!(err.contains("momentum") && err.contains("Adam"), "{err}");
+    let mut net = Network::new(Config { optimiser: Optimiser::Adam, ..base.clone() }).unwrap();
+    let (x, labels) = batch(3, 4, 20);
+    for _ in 0..3 {
+        net.load_inputs(&x).unwrap();
+        net.train_step(&labels, false).unwrap();
+    }
+    assert_eq!(net.adam_steps(), 3);
+    // Same optimiser, a new learning rate: the state stays.
+    net.set_config(Config { optimiser: Optimiser::Adam, lr: 0.002, ..base.clone() }).unwrap();
+    assert_eq!(net.adam_steps(), 3);
+    // To SGD with momentum and back: Adam starts again, and its first step is ±η again.
+    net.set_config(Config { momentum: 0.9, ..base.clone() }).unwrap();
+    assert_eq!(net.adam_steps(), 0);
+    net.set_config(Config { optimiser: Optimiser::Adam, ..base.clone() }).unwrap();
+    let before = net.layers()[1].weight.clone();
+    let mut probe = net.clone();
+    probe.load_inputs(&x).unwrap();
+    let update = probe.proposed_updates(&labels, Rule::Burstccn).unwrap().remove(1).0;
+    net.load_inputs(&x).unwrap();
+    net.train_step(&labels, false).unwrap();
+    assert_eq!(net.adam_steps(), 1);
+    for ((&w, &o), &d) in net.layers()[1].weight.iter().zip(&before).zip(&update) {
+        if d.abs() > 1e-7 {
+            assert!(((w - o) - 0.01 * d.signum()).abs() < 1e-5, "{} vs {}", w - o, d);
+        }
     }
 }
 

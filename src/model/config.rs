@@ -61,6 +61,37 @@ pub enum WeightDecayForm {
     Authors,
 }
 
+/// How the plasticity's update direction becomes a weight change (REFERENCE.md §2.5, the
+/// authors' `--optimiser_type`). Only W and b go through it; Y and Q learn by plain SGD.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Optimiser {
+    /// `W += η·Δ`, or with momentum μ `v ← μ·v + η·Δ`, `W += v`.
+    #[default]
+    Sgd,
+    /// Adam on the update direction Δ (β1 0.9, β2 0.999, ε 1e-8, bias-corrected, as the
+    /// authors'): `m ← β1·m + (1−β1)·Δ`, `v ← β2·v + (1−β2)·Δ²`,
+    /// `W += η·m̂/(√v̂ + ε)` with `m̂ = m/(1−β1^k)`, `v̂ = v/(1−β2^k)` after k steps.
+    Adam,
+}
+
+impl Optimiser {
+    /// Adam's β1, β2 and ε (fixed, as in the authors' code).
+    pub const ADAM_BETA1: f32 = 0.9;
+    /// Adam's β2.
+    pub const ADAM_BETA2: f32 = 0.999;
+    /// Adam's ε.
+    pub const ADAM_EPSILON: f32 = 1e-8;
+
+    /// The name used in configurations and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Optimiser::Sgd => "sgd",
+            Optimiser::Adam => "adam",
+        }
+    }
+}
+
 /// A network and its learning settings. Defaults are the authors' MNIST notebook (SPEC.md):
 /// 784-500-500-500-10, batch 32, η = 0.3, p_b = 0.5, Y random (scale 0.5, fixed),
 /// Q symmetric at init and learned with η_Q = 0.000731, plain SGD.
@@ -80,8 +111,12 @@ pub struct Config {
     pub layers: Vec<usize>,
     /// Learning rule used by training steps.
     pub rule: Rule,
-    /// η, the learning rate of W and b (all layers).
+    /// η, the learning rate of W and b (all layers, times `lr_scale`).
     pub lr: f32,
+    /// Per weight layer, input side first, a factor on η: layer k learns at η·lr_scale[k].
+    /// Empty: 1 for every layer (the authors' one rate).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lr_scale: Vec<f32>,
     /// p_b, the baseline burst probability.
     pub p_baseline: f32,
     /// How Y (burst-rate feedback, facilitating) is set up.
@@ -96,6 +131,9 @@ pub struct Config {
     pub lr_y: f32,
     /// SGD momentum μ (0 = plain SGD).
     pub momentum: f32,
+    /// `sgd` (with `momentum`) or `adam`.
+    #[serde(skip_serializing_if = "is_sgd")]
+    pub optimiser: Optimiser,
     /// L2 weight decay λ of W and b; how it applies is `weight_decay_form`.
     pub weight_decay: f32,
     /// `lr_scaled`: W ← (1 − η·λ)·W + ΔW; `authors`: W ← W + ΔW − λ·W (their code's form).
@@ -179,6 +217,7 @@ impl Default for Config {
             layers: vec![784, 500, 500, 500, 10],
             rule: Rule::Burstccn,
             lr: 0.3,
+            lr_scale: Vec::new(),
             p_baseline: 0.5,
             y_mode: FeedbackMode::Random,
             y_scale: 0.5,
@@ -186,12 +225,29 @@ impl Default for Config {
             lr_q: 0.000_731,
             lr_y: 0.0,
             momentum: 0.0,
+            optimiser: Optimiser::Sgd,
             weight_decay: 0.0,
             weight_decay_form: WeightDecayForm::LrScaled,
             batch_size: 32,
             seed: 1,
         }
     }
+}
+
+impl Config {
+    /// The factor on η of weight layer k (`lr_scale[k]`, or 1).
+    pub fn lr_factor(&self, k: usize) -> f32 {
+        self.lr_scale.get(k).copied().unwrap_or(1.0)
+    }
+
+    /// The learning rate of weight layer k: η·lr_scale[k].
+    pub fn layer_lr(&self, k: usize) -> f32 {
+        self.lr * self.lr_factor(k)
+    }
+}
+
+fn is_sgd(o: &Optimiser) -> bool {
+    *o == Optimiser::Sgd
 }
 
 /// Largest width of one dense layer.
@@ -307,6 +363,20 @@ impl Config {
     pub fn validate(&self) -> Result<(), Error> {
         let shapes = arch_shapes(self.input_shape, &self.conv, &self.layers)?;
         finite_in("lr", self.lr, 0.0, 100.0)?;
+        if !self.lr_scale.is_empty() {
+            if self.lr_scale.len() != shapes.len() {
+                return Err(Error::config(
+                    "lr_scale",
+                    format!("has {} factors for a network of {} weight layers ({})", self.lr_scale.len(), shapes.len(), self.describe()),
+                ));
+            }
+            for (k, &f) in self.lr_scale.iter().enumerate() {
+                finite_in(&format!("lr_scale[{k}]"), f, 0.0, 100.0)?;
+                if self.lr * f * self.weight_decay >= 1.0 && self.weight_decay_form == WeightDecayForm::LrScaled {
+                    return Err(Error::config("weight_decay", format!("lr × lr_scale[{k}] × weight_decay must be below 1")));
+                }
+            }
+        }
         if !(self.p_baseline > 0.0 && self.p_baseline < 1.0) {
             return Err(Error::config("p_baseline", format!("must be in (0, 1), got {}", self.p_baseline)));
         }
@@ -315,6 +385,9 @@ impl Config {
         finite_in("lr_y", self.lr_y, 0.0, 100.0)?;
         if !(self.momentum >= 0.0 && self.momentum < 1.0) {
             return Err(Error::config("momentum", format!("must be in [0, 1), got {}", self.momentum)));
+        }
+        if self.optimiser == Optimiser::Adam && self.momentum > 0.0 {
+            return Err(Error::config("momentum", "is an SGD setting: Adam keeps its own moving averages (β1 0.9, β2 0.999)"));
         }
         finite_in("weight_decay", self.weight_decay, 0.0, 1.0)?;
         match self.weight_decay_form {

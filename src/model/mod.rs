@@ -59,7 +59,7 @@ mod network;
 
 pub use config::{
     Config, ConvSpec, FeedbackMode, LayerShape, Rule, MAX_BATCH, MAX_BATCH_ACTIVITY, MAX_CONV_LAYERS, MAX_CONV_UNITS, MAX_KERNEL,
-    MAX_LAYERS, MAX_SEED, MAX_WEIGHTS, MAX_WIDTH, WeightDecayForm,
+    MAX_LAYERS, MAX_SEED, MAX_WEIGHTS, MAX_WIDTH, Optimiser, WeightDecayForm,
 };
 pub use diagnostics::{angle_degrees, Diagnostics, LayerDiagnostics};
 pub use network::{argmax, Feedback, Layer, LayerUpdate, Network, StepReport};

