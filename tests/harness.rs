@@ -3,7 +3,7 @@
 //! training without a teacher.
 #![cfg(not(target_arch = "wasm32"))]
 
-use burstccn::model::{Config, Network, Optimiser, Rule, WeightDecayForm};
+use burstccn::model::{Config, LayerUpdate, Network, Optimiser, Rule, WeightDecayForm};
 use burstccn::rng::Random;
 
 fn batch(seed: u64, rows: usize, n: usize) -> (Vec<f32>, Vec<u8>) {
@@ -11,6 +11,18 @@ fn batch(seed: u64, rows: usize, n: usize) -> (Vec<f32>, Vec<u8>) {
     let x = (0..rows * n).map(|_| rng.uniform()).collect();
     let labels = (0..rows).map(|_| rng.below(10) as u8).collect();
     (x, labels)
+}
+
+/// One training step on (x, labels); returns the update the engine proposed for that batch
+/// (the rule's ΔW, Δb per layer, from a copy) and every layer's (W, b) before the step.
+fn step_on(net: &mut Network, x: &[f32], labels: &[u8]) -> (Vec<LayerUpdate>, Vec<LayerUpdate>) {
+    let mut probe = net.clone();
+    probe.load_inputs(x).unwrap();
+    let updates = probe.proposed_updates(labels, Rule::Burstccn).unwrap();
+    let before = net.layers().iter().map(|l| (l.weight.clone(), l.bias.clone())).collect();
+    net.load_inputs(x).unwrap();
+    net.train_step(labels, false).unwrap();
+    (updates, before)
 }
 
 fn max_diff(a: &[f32], b: &[f64]) -> f64 {
@@ -93,12 +105,7 @@ fn adam_follows_the_authors_step_by_step() {
                 .collect();
             for step in 1..=4i32 {
                 let (x, labels) = batch(40 + step as u64, base.batch_size, n0);
-                let mut probe = net.clone();
-                probe.load_inputs(&x).unwrap();
-                let updates = probe.proposed_updates(&labels, Rule::Burstccn).unwrap();
-                let before: Vec<(Vec<f32>, Vec<f32>)> = net.layers().iter().map(|l| (l.weight.clone(), l.bias.clone())).collect();
-                net.load_inputs(&x).unwrap();
-                net.train_step(&labels, false).unwrap();
+                let (updates, before) = step_on(&mut net, &x, &labels);
                 assert_eq!(net.adam_steps(), step as u64);
                 let (c1, c2) = (1.0 - b1.powi(step), 1.0 - b2.powi(step));
                 for k in 0..depth {
@@ -191,14 +198,9 @@ fn adam_settings_are_checked_and_a_switch_restarts_its_state() {
     net.set_config(Config { momentum: 0.9, ..base.clone() }).unwrap();
     assert_eq!(net.adam_steps(), 0);
     net.set_config(Config { optimiser: Optimiser::Adam, ..base.clone() }).unwrap();
-    let before = net.layers()[1].weight.clone();
-    let mut probe = net.clone();
-    probe.load_inputs(&x).unwrap();
-    let update = probe.proposed_updates(&labels, Rule::Burstccn).unwrap().remove(1).0;
-    net.load_inputs(&x).unwrap();
-    net.train_step(&labels, false).unwrap();
+    let (updates, before) = step_on(&mut net, &x, &labels);
     assert_eq!(net.adam_steps(), 1);
-    for ((&w, &o), &d) in net.layers()[1].weight.iter().zip(&before).zip(&update) {
+    for ((&w, &o), &d) in net.layers()[1].weight.iter().zip(&before[1].0).zip(&updates[1].0) {
         if d.abs() > 1e-7 {
             assert!(((w - o) - 0.01 * d.signum()).abs() < 1e-5, "{} vs {}", w - o, d);
         }
@@ -222,12 +224,7 @@ fn authors_decay_with_momentum_stays_outside_the_velocity() {
         let mut vel: Vec<(Vec<f64>, Vec<f64>)> = net.layers().iter().map(|l| (vec![0.0; l.weight.len()], vec![0.0; l.bias.len()])).collect();
         for step in 0..3 {
             let (x, labels) = batch(20 + step, base.batch_size, n0);
-            let mut probe = net.clone();
-            probe.load_inputs(&x).unwrap();
-            let updates = probe.proposed_updates(&labels, Rule::Burstccn).unwrap();
-            let before: Vec<(Vec<f32>, Vec<f32>)> = net.layers().iter().map(|l| (l.weight.clone(), l.bias.clone())).collect();
-            net.load_inputs(&x).unwrap();
-            net.train_step(&labels, false).unwrap();
+            let (updates, before) = step_on(&mut net, &x, &labels);
             for k in 0..depth {
                 let (dw, db) = &updates[k];
                 let (vw, vb) = &mut vel[k];
