@@ -140,17 +140,24 @@ fn no_panic_on_random_garbage() {
     }
 }
 
-fn trained_network() -> Network {
-    let cfg = Config { layers: vec![12, 9, 7, 4], momentum: 0.9, weight_decay: 1e-3, lr_y: 1e-3, batch_size: 6, seed: 77, ..Config::default() };
+/// A network of `cfg` after `steps` steps on random batches (inputs, then labels below
+/// `classes`, drawn from stream `data_seed`).
+fn trained_on_noise(cfg: Config, steps: usize, classes: u32, data_seed: u64) -> Network {
+    let (rows, n) = (cfg.batch_size, cfg.input_len());
     let mut net = Network::new(cfg).unwrap();
-    let mut rng = Random::new(1, 0);
-    for _ in 0..5 {
-        let x: Vec<f32> = (0..6 * 12).map(|_| rng.uniform()).collect();
+    let mut rng = Random::new(data_seed, 0);
+    for _ in 0..steps {
+        let x: Vec<f32> = (0..rows * n).map(|_| rng.uniform()).collect();
         net.load_inputs(&x).unwrap();
-        let y: Vec<u8> = (0..6).map(|_| rng.below(4) as u8).collect();
+        let y: Vec<u8> = (0..rows).map(|_| rng.below(classes) as u8).collect();
         net.train_step(&y, false).unwrap();
     }
     net
+}
+
+fn trained_network() -> Network {
+    let cfg = Config { layers: vec![12, 9, 7, 4], momentum: 0.9, weight_decay: 1e-3, lr_y: 1e-3, batch_size: 6, seed: 77, ..Config::default() };
+    trained_on_noise(cfg, 5, 4, 1)
 }
 
 fn same_parameters(a: &Network, b: &Network) {
@@ -192,15 +199,7 @@ fn adam_network() -> Network {
     let cfg = Config { lr: 0.01, lr_scale: vec![1.5, 1.0, 0.5], optimiser: Optimiser::Adam, weight_decay: 1e-3, batch_size: 3, seed: 8, ..Config::default() }
         .with_stack("c3k3s2,f6", [1, 7, 7], 4)
         .unwrap();
-    let mut net = Network::new(cfg).unwrap();
-    let mut rng = Random::new(2, 0);
-    for _ in 0..4 {
-        let x: Vec<f32> = (0..3 * 49).map(|_| rng.uniform()).collect();
-        net.load_inputs(&x).unwrap();
-        let y: Vec<u8> = (0..3).map(|_| rng.below(4) as u8).collect();
-        net.train_step(&y, false).unwrap();
-    }
-    net
+    trained_on_noise(cfg, 4, 4, 2)
 }
 
 #[test]

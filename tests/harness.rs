@@ -175,6 +175,11 @@ fn per_layer_learning_rates_scale_each_layers_step() {
         let err = Network::new(Config { lr_scale: bad.clone(), ..plain.clone() }).unwrap_err().to_string();
         assert!(err.contains("lr_scale"), "{bad:?}: {err}");
     }
+    // The lr-scaled decay must stay below 1 in every layer, at its own rate.
+    let err = Network::new(Config { lr_scale: vec![1.0, 120.0, 1.0], ..plain.clone() }).unwrap_err().to_string();
+    assert!(err.contains("lr_scale[1]"), "{err}");
+    let err = Network::new(Config { lr_scale: vec![1.0, 100.0, 1.0], ..plain.clone() }).unwrap_err().to_string();
+    assert!(err.contains("weight_decay") && err.contains("every layer"), "{err}");
 }
 
 /// Adam refuses SGD's momentum; switching optimiser on a live network starts the new

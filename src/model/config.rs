@@ -82,14 +82,6 @@ impl Optimiser {
     pub const ADAM_BETA2: f32 = 0.999;
     /// Adam's ε.
     pub const ADAM_EPSILON: f32 = 1e-8;
-
-    /// The name used in configurations and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Optimiser::Sgd => "sgd",
-            Optimiser::Adam => "adam",
-        }
-    }
 }
 
 /// A network and its learning settings. Defaults are the authors' MNIST notebook (SPEC.md):
@@ -372,9 +364,6 @@ impl Config {
             }
             for (k, &f) in self.lr_scale.iter().enumerate() {
                 finite_in(&format!("lr_scale[{k}]"), f, 0.0, 100.0)?;
-                if self.lr * f * self.weight_decay >= 1.0 && self.weight_decay_form == WeightDecayForm::LrScaled {
-                    return Err(Error::config("weight_decay", format!("lr × lr_scale[{k}] × weight_decay must be below 1")));
-                }
             }
         }
         if !(self.p_baseline > 0.0 && self.p_baseline < 1.0) {
@@ -390,9 +379,12 @@ impl Config {
             return Err(Error::config("momentum", "is an SGD setting: Adam keeps its own moving averages (β1 0.9, β2 0.999)"));
         }
         finite_in("weight_decay", self.weight_decay, 0.0, 1.0)?;
+        // Every layer's own rate (η·lr_scale[k]) scales the decay in the lr-scaled form.
+        let top_lr = (0..shapes.len()).map(|k| self.layer_lr(k)).fold(0.0, f32::max);
         match self.weight_decay_form {
-            WeightDecayForm::LrScaled if self.lr * self.weight_decay >= 1.0 => {
-                return Err(Error::config("weight_decay", "lr × weight_decay must be below 1"));
+            WeightDecayForm::LrScaled if top_lr * self.weight_decay >= 1.0 => {
+                let which = if self.lr_scale.is_empty() { "" } else { " in every layer (lr × lr_scale[k])" };
+                return Err(Error::config("weight_decay", format!("lr × weight_decay must be below 1{which}")));
             }
             WeightDecayForm::Authors if self.weight_decay >= 1.0 => {
                 return Err(Error::config("weight_decay", "must be below 1 in the authors' form (W ← W + ΔW − λ·W)"));

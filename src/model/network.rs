@@ -280,7 +280,11 @@ impl Network {
                 }
             }
         }
-        self.update_scratch = if adam { vec![0.0; self.layers.iter().map(|l| l.weight.len()).max().unwrap_or(0)] } else { Vec::new() };
+        if !adam {
+            self.update_scratch = Vec::new();
+        } else if self.update_scratch.is_empty() {
+            self.update_scratch = vec![0.0; self.layers.iter().map(|l| l.weight.len()).max().unwrap_or(0)];
+        }
     }
 
     /// Adam's step count since its moving averages started (0 unless Adam).
@@ -771,25 +775,22 @@ impl Network {
         self.ensure_diagnostic_buffers();
         self.gradient_deltas(true, true);
         self.select_delta(rule);
-        let rows = self.rows;
-        let lr = self.cfg.lr;
-        let mut updates = self.outer_products(|l| &l.delta, lr / rows as f32, lr);
-        for (k, (dw, db)) in updates.iter_mut().enumerate() {
-            let factor = self.cfg.lr_factor(k);
-            if factor != 1.0 {
-                dw.iter_mut().chain(db.iter_mut()).for_each(|v| *v *= factor);
-            }
-        }
-        Ok(updates)
+        let rows = self.rows as f32;
+        Ok(self.outer_products(|l| &l.delta, |k| {
+            let lr = self.cfg.layer_lr(k);
+            (lr / rows, lr)
+        }))
     }
 
-    /// For every layer, (scale_w·corr(x, δ), bias_factor·Σδ/B) with δ chosen by `pick`.
-    fn outer_products(&self, pick: impl Fn(&Layer) -> &Vec<f32>, scale_w: f32, bias_factor: f32) -> Vec<LayerUpdate> {
+    /// For every layer k, (scale_w·corr(x, δ), bias_factor·Σδ/B) with δ chosen by `pick` and
+    /// (scale_w, bias_factor) = `scales(k)`.
+    fn outer_products(&self, pick: impl Fn(&Layer) -> &Vec<f32>, scales: impl Fn(usize) -> (f32, f32)) -> Vec<LayerUpdate> {
         let rows = self.rows;
         let mut out = Vec::with_capacity(self.layers.len());
         for k in 0..self.layers.len() {
             let layer = &self.layers[k];
             let delta = pick(layer);
+            let (scale_w, bias_factor) = scales(k);
             let mut dw = vec![0.0; layer.weight.len()];
             correlate_layer(self.kern, layer, self.layer_input(k), rows, scale_w, delta, 0.0, &mut dw);
             let mut db = vec![0.0; layer.bias.len()];
@@ -839,7 +840,8 @@ impl Network {
         self.forward();
         self.ensure_diagnostic_buffers();
         self.gradient_deltas(true, false);
-        Ok(self.outer_products(|l| &l.delta_bp, -1.0 / self.rows as f32, -1.0))
+        let rows = self.rows as f32;
+        Ok(self.outer_products(|l| &l.delta_bp, |_| (-1.0 / rows, -1.0)))
     }
 
     /// The loss `(1/B)·Σ ½‖e_L − t‖²` on the loaded batch (forward pass only).
@@ -1112,8 +1114,6 @@ fn rates_and_delta(layer: &mut Layer, rows: usize, pb: f32) {
     }
 }
 
-/// Whether no value is NaN or ±∞: an exponent of all ones, tested over blocks without an early
-/// exit inside a block, so the test vectorises.
 /// One Adam step with its bias corrections folded in (see `apply_plasticity`).
 struct AdamStep {
     a: f32,
@@ -1134,6 +1134,8 @@ impl AdamStep {
     }
 }
 
+/// Whether no value is NaN or ±∞: an exponent of all ones, tested over blocks without an early
+/// exit inside a block, so the test vectorises.
 fn all_finite(v: &[f32]) -> bool {
     v.chunks(1024).all(|block| block.iter().fold(0u32, |bad, x| bad | u32::from(x.to_bits() & 0x7f80_0000 == 0x7f80_0000)) == 0)
 }
