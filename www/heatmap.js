@@ -507,6 +507,8 @@ export class NetworkView {
       this.output.update({ e: out.e, dp: label >= 0 ? signal.value(out, pb) : null, target: label });
     }
     this.root.dataset.source = activity.source;
+    // A frame counter: the page's tests wait on it for the next drawing.
+    this.root.dataset.frame = String((Number(this.root.dataset.frame) || 0) + 1);
   }
 
   /**

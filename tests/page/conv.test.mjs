@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  OUT, startServer, launchBrowser, newPage, openReady, screenshotPath, mnistTest, digitStrokes, drawStrokes, assertNoErrors, num,
+  OUT, startServer, launchBrowser, newPage, openReady, screenshotPath, mnistTest, digitStrokes, drawStrokes, assertNoErrors, num, viewFrames,
 } from './helpers.mjs';
 import { cifarTarGz, batchFiles, CLASSES } from './cifar-data.mjs';
 
@@ -100,7 +100,7 @@ test(`the conv net: ≥ ${TARGET_ACCURACY * 100} % on the full MNIST test set wi
   const start = Date.now();
   await waitSamples(page, 3000);
   await page.waitForFunction(() => document.querySelector('#network').dataset.source === 'train');
-  const early = await views(page);
+  const { first: early, most: earlyColours } = await viewFrames(page, views);
   // Measurements (never asserted): accuracy shown after 60 s and 120 s, and when the subset
   // readout first showed the target. The loop ends on the page's own epoch counter.
   const at = {};
@@ -135,7 +135,7 @@ test(`the conv net: ≥ ${TARGET_ACCURACY * 100} % on the full MNIST test set wi
   assert.ok(first && first.samples <= SAMPLE_BUDGET, 'the readout showed the target within the budget');
   // Every feature-map view and the kernels: drawn (many colours, not a flat fill) and changed.
   for (const [key, v] of Object.entries(early)) {
-    assert.ok(v.colours > 20, `${key} looks blank (${v.colours} colours)`);
+    assert.ok(earlyColours[key] > 20, `${key} looks blank (at most ${earlyColours[key]} colours in successive frames)`);
     assert.notDeepEqual(v.pixels, late[key].pixels, `${key} did not change while training`);
   }
   await page.screenshot({ path: screenshotPath('conv-1280x720.png') });
@@ -354,7 +354,9 @@ test('CIFAR-10 from a generated cifar-10-binary.tar.gz: trains, class names, col
   assert.ok(acc >= 0.3, `the generated classes are learnable: ${acc} after 6 epochs (chance 0.1)`);
   assert.equal(await num(page, '#confusion', 'total'), 200);
   assert.match(await page.textContent('#confusion-scope'), /200 test images/);
-  for (const [k, q] of [[0, 'e'], [1, 'u'], [0, 'kernels']]) assert.ok((await canvas(page, k, q)).colours > 20, `CIFAR-10 ${k}${q} drawn`);
+  // (Paused: successive frames come from single steps.)
+  const { most } = await viewFrames(page, async (p) => Object.fromEntries(await Promise.all([[0, 'e'], [1, 'u'], [0, 'kernels']].map(async ([k, q]) => [`${k}${q}`, await canvas(p, k, q)]))), { step: true });
+  for (const [key, colours] of Object.entries(most)) assert.ok(colours > 20, `CIFAR-10 ${key} drawn (at most ${colours} colours in successive frames)`);
   await page.screenshot({ path: screenshotPath('cifar-1280x720.png') });
   await page.screenshot({ path: screenshotPath('cifar-full-page-1280.png'), fullPage: true });
   await page.setViewportSize({ width: 1024, height: 768 });

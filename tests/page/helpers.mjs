@@ -166,3 +166,25 @@ export async function num(page, selector, attr = 'value') {
   const v = await page.getAttribute(selector, `data-${attr}`);
   return v === null || v === '' ? null : Number(v);
 }
+
+/**
+ * The network view's canvases over successive frames. A diverging view (burst probability,
+ * apical potential, a teaching signal) shows the example on screen on a scale that remembers
+ * recent frames, so an example the network already gets right is faint by design: how many
+ * colours one frame holds depends on which example it is, which depends on timing. So "drawn"
+ * is judged over up to `frames` successive frames: each view's most colours. While training the
+ * frames come by themselves; paused, `step` makes them (one training step each, with #step).
+ * `grab(page)` returns {key: {colours, ...}}. Returns the first frame's views (for comparisons)
+ * and each view's most colours; it stops early once every view reaches `enough`.
+ */
+export async function viewFrames(page, grab, { frames = 8, enough = 21, step = false } = {}) {
+  const first = await grab(page);
+  const most = Object.fromEntries(Object.entries(first).map(([k, v]) => [k, v?.colours ?? 0]));
+  for (let f = 1; f < frames && Object.values(most).some((c) => c < enough); f++) {
+    const frame = await page.getAttribute('#network', 'data-frame');
+    if (step) await page.click('#step');
+    await page.waitForFunction((n) => document.querySelector('#network').dataset.frame !== n, frame);
+    for (const [k, v] of Object.entries(await grab(page))) most[k] = Math.max(most[k] ?? 0, v?.colours ?? 0);
+  }
+  return { first, most };
+}

@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { OUT, startServer, launchBrowser, newPage, openReady, screenshotPath, assertNoErrors } from './helpers.mjs';
+import { OUT, startServer, launchBrowser, newPage, openReady, screenshotPath, assertNoErrors, viewFrames } from './helpers.mjs';
 
 /**
  * Full-test-set accuracy after epoch 1 (chance: 10 %), thresholds with margin below what the page
@@ -69,7 +69,7 @@ const views = (page) => page.evaluate(() => Object.fromEntries([...document.quer
  * layer sit close to ½ on their fixed 0–1 scale (its apical input comes from 10 output units at
  * p_b·e, and R drives ū to 0), so there only a few colours; its p − p̄ has its own scale.
  */
-function assertDrawn(model, v, when) {
+function assertDrawn(model, { first: v, most }, when) {
   for (let k = 0; k < 3; k++) {
     for (const q of VIEWS[model]) {
       const c = v[`${k}/${q}`];
@@ -78,7 +78,8 @@ function assertDrawn(model, v, when) {
       assert.equal(c.painted, units, `${model}: hidden ${k + 1} ${q}: one painted pixel per unit (${when})`);
       const flat = (model === 'edn' && q === 'ri' && k === 2) || (model === 'burstprop' && (q === 'pbar' || q === 'p') && k === 2);
       const least = flat ? 2 : 20;
-      assert.ok(c.colours >= least, `${model}: hidden ${k + 1} ${q} is not blank (${when}): ${c.colours} colours`);
+      const colours = most[`${k}/${q}`];
+      assert.ok(colours >= least, `${model}: hidden ${k + 1} ${q} is not blank (${when}): at most ${colours} colours in successive frames`);
     }
   }
 }
@@ -106,12 +107,14 @@ for (const c of CASES) {
     await page.click('#play');
     await waitSamples(page, 2000);
     await page.waitForFunction(() => document.querySelector('#network').dataset.source === 'train');
-    const early = await views(page);
-    assertDrawn(model, early, 'early');
+    const earlyFrames = await viewFrames(page, views);
+    assertDrawn(model, earlyFrames, 'early');
+    const early = earlyFrames.first;
     const earlySamples = await samplesShown(page);
     await waitSamples(page, earlySamples + 5000);
-    const later = await views(page);
-    assertDrawn(model, later, 'later');
+    const laterFrames = await viewFrames(page, views);
+    assertDrawn(model, laterFrames, 'later');
+    const later = laterFrames.first;
     for (const q of VIEWS[model]) {
       for (let k = 0; k < 3; k++) {
         assert.notDeepEqual(early[`${k}/${q}`].pixels, later[`${k}/${q}`].pixels, `${model}: hidden ${k + 1} ${q} changes while training`);
@@ -124,8 +127,8 @@ for (const c of CASES) {
     const acc = Number(await page.getAttribute('#r-full', 'data-value'));
     results[c.name] = { full_test_accuracy_after_epoch_1: acc, samples_when_read: await samplesShown(page) };
     assert.ok(acc >= c.min, `${c.hash}: ${acc} on the full test set after epoch 1 (threshold ${c.min}, chance 0.1)`);
-    // Paused: the views are still the model's, and not blank.
-    assertDrawn(model, await views(page), 'paused');
+    // Paused: the views are still the model's, and not blank (successive frames: single steps).
+    assertDrawn(model, await viewFrames(page, views, { step: true }), 'paused');
     if (c.name === model) {
       await page.screenshot({ path: screenshotPath(`${model}-1280x720.png`) });
       await page.locator('#panel-network').screenshot({ path: screenshotPath(`${model}-network.png`) });
@@ -167,7 +170,7 @@ test('switching from the MLP to Burstprop asks first, then shows the Burstprop v
   await page.click('#step');
   await page.waitForFunction(() => document.querySelector('#r-samples').textContent === '32'
     && document.querySelector('#network').dataset.source === 'train');
-  assertDrawn('burstprop', await views(page), 'after one step');
+  assertDrawn('burstprop', await viewFrames(page, views, { frames: 1 }), 'after one step');
   // And on to EDN the same way: its views replace Burstprop's.
   await page.selectOption('#c-model', 'edn');
   await dialog.waitFor();
