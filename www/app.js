@@ -978,10 +978,12 @@ function onDataProgress(m) {
   $('loading-bar').max = m.total || 1;
   $('loading-bar').value = m.received;
   const mb = `${(m.received / 1e6).toFixed(1)}${m.total ? ` of ${(m.total / 1e6).toFixed(1)}` : ''} MB`;
-  $('loading-text').textContent = phase !== 'ready'
+  const text = phase !== 'ready'
     ? `Downloading MNIST… ${mb}`
     : `${m.arrived < m.count ? `${fmtInt(m.arrived)} of ${fmtInt(m.count)} training images in` : 'All training images in'}` +
       `${m.testReady ? '' : ', test set loading'} · ${mb}`;
+  $('loading-text').textContent = text;
+  $('loading').title = text; // (a compact embed shows only the bar)
   $('loading').hidden = Boolean(m.done);
 }
 

@@ -184,16 +184,33 @@ class Chart {
     this.plot = new uPlot({ ...options(this.fill), ...this.size() }, this.data(), root);
     this.pending = false;
     this.last = 0;
-    new ResizeObserver(() => {
-      // Into or out of a frame-filling embed: new axes (uPlot fixes them at creation).
-      if (filling(root) !== this.fill) {
-        this.fill = !this.fill;
-        this.rebuild();
-        return;
-      }
-      const s = this.size();
-      if (s.width !== this.plot.width || s.height !== this.plot.height) this.plot.setSize(s);
-    }).observe(root);
+    this.observer = new ResizeObserver(() => this.fit());
+    this.observer.observe(root);
+    this.watchLegend();
+  }
+
+  /** The plot sized to its box (in a frame-filling embed: what the legend leaves of it). */
+  fit() {
+    // Into or out of a frame-filling embed: new axes (uPlot fixes them at creation).
+    if (filling(this.root) !== this.fill) {
+      this.fill = !this.fill;
+      this.rebuild();
+      return;
+    }
+    const s = this.size();
+    if (s.width !== this.plot.width || s.height !== this.plot.height) this.plot.setSize(s);
+  }
+
+  /**
+   * The legend's height changes without the box changing (its labels and values are rewritten,
+   * and it wraps onto a second line or back), and the plot fills what it leaves: watch it too.
+   * Without this the plot kept the height it got when the legend last had another one, which
+   * depended on when the labels arrived.
+   */
+  watchLegend() {
+    if (this.legend) this.observer.unobserve(this.legend);
+    this.legend = this.root.querySelector('.u-legend');
+    if (this.legend) this.observer.observe(this.legend);
   }
 
   size() {
@@ -237,6 +254,7 @@ class Chart {
   rebuild() {
     this.plot.destroy();
     this.plot = new uPlot({ ...this.options(this.fill), ...this.size() }, this.data(), this.root);
+    this.watchLegend();
     // The legend's height is known once it is built: fit the plot to what is left.
     const s = this.size();
     if (s.height !== this.plot.height) this.plot.setSize(s);

@@ -126,6 +126,28 @@ for (const [w, h] of [[900, 560], [800, 500]]) {
   });
 }
 
+test('#embed=1&autoplay=1 at 800×500 while the data still arrive (2 Mbit/s): the same fit, the curves at full height', { timeout: 300_000 }, async () => {
+  // Training starts once the first few thousand images are in; the download's status must not
+  // take room from the panels meanwhile (its sentence wrapped onto two lines and the curves fell
+  // to 107 px, on whichever run the test set was late).
+  const page = await newPage(browser, { width: 800, height: 500 });
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 40, downloadThroughput: 2e6 / 8, uploadThroughput: 2e6 / 8 });
+  await page.goto(`${server.url}#embed=1&autoplay=1`);
+  await page.waitForFunction(() => Number(document.getElementById('r-samples').textContent.replace(/,/g, '')) > 0
+    && document.getElementById('network').dataset.source === 'train', null, { timeout: 240_000 });
+  const m = await page.evaluate(measure);
+  const status = await page.evaluate(() => (document.querySelector('#loading').hidden ? null : document.querySelector('#loading').title));
+  await page.screenshot({ path: screenshotPath('embed-800x500-loading.png') });
+  assert.match(status ?? '', /of 60,000 training images in, test set loading/, 'still downloading when measured');
+  assert.equal(m.fit, true);
+  assert.deepEqual(m.problems, [], m.problems.join('\n'));
+  assert.ok(m.plotHeight >= 120, `the curves are ${m.plotHeight}px high while the data arrive`);
+  assert.ok(m.alignPlotHeight >= 90, `the alignment plot is ${m.alignPlotHeight}px high while the data arrive`);
+  assert.deepEqual(page.errors, [], page.errors.join('\n'));
+  await page.context().close();
+});
+
 test('an embed that shows more panels scrolls like the full page (and says nothing is cut)', { timeout: 300_000 }, async () => {
   const page = await newPage(browser, { width: 900, height: 560 });
   await page.goto(`${server.url}#embed=1&draw_hide=0`);
