@@ -10,7 +10,7 @@ use crate::rng::Random;
 use crate::Error;
 
 const STREAM_ORDER: u64 = 4;
-/// Stream of the training-time augmentation (CIFAR-10's random crops and flips).
+/// Stream of the training-time augmentation (CIFAR-10's random crops and flips, MNIST's shifts).
 const STREAM_AUGMENT: u64 = 6;
 
 /// A labelled set of inputs the trainer and the evaluation read, whatever the data: it knows
@@ -90,6 +90,59 @@ impl Samples for Dataset {
     fn write(&self, i: usize, _augment: Option<&mut Random>, out: &mut [f32]) {
         for (x, &p) in out.iter_mut().zip(self.image(i)) {
             *x = f32::from(p) * (1.0 / 255.0);
+        }
+    }
+}
+
+/// MNIST with training-time translations: with `augment`, each image is moved by a random whole
+/// number of pixels, from −`max_shift` to +`max_shift` along each axis (drawn independently, so
+/// (2·max_shift + 1)² placements), the pixels it uncovers left at 0 (background). Without
+/// `augment` (evaluation) the image is unchanged. `max_shift` 0 is plain MNIST.
+pub struct Shifted<'a> {
+    /// The images.
+    pub data: &'a Dataset,
+    /// Largest move along each axis, in pixels.
+    pub max_shift: usize,
+}
+
+impl Samples for Shifted<'_> {
+    fn len(&self) -> usize {
+        self.data.len()
+    }
+    fn input_len(&self) -> usize {
+        self.data.pixels()
+    }
+    fn label(&self, i: usize) -> u8 {
+        self.data.labels[i]
+    }
+    fn write(&self, i: usize, augment: Option<&mut Random>, out: &mut [f32]) {
+        let (rows, cols, m) = (self.data.rows, self.data.cols, self.max_shift);
+        let rng = match augment {
+            Some(rng) if m > 0 => rng,
+            _ => return self.data.write(i, None, out),
+        };
+        let span = 2 * m as u32 + 1;
+        let dy = rng.below(span) as isize - m as isize;
+        let dx = rng.below(span) as isize - m as isize;
+        shift_image(self.data.image(i), rows, cols, dy, dx, &mut out[..rows * cols]);
+    }
+}
+
+/// Write `image` (`rows × cols` u8 pixels) scaled to [0, 1] into `out`, moved down by `dy` and
+/// right by `dx` pixels (negative: up, left); what moves out is lost and what it uncovers is 0.
+pub fn shift_image(image: &[u8], rows: usize, cols: usize, dy: isize, dx: isize, out: &mut [f32]) {
+    out.fill(0.0);
+    for r in 0..rows {
+        let src_r = r as isize - dy;
+        if src_r < 0 || src_r >= rows as isize {
+            continue;
+        }
+        let (src_row, dst_row) = (&image[src_r as usize * cols..][..cols], &mut out[r * cols..][..cols]);
+        for (c, dst) in dst_row.iter_mut().enumerate() {
+            let src_c = c as isize - dx;
+            if src_c >= 0 && src_c < cols as isize {
+                *dst = f32::from(src_row[src_c as usize]) * (1.0 / 255.0);
+            }
         }
     }
 }

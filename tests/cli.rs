@@ -193,6 +193,10 @@ fn cifar10_from_the_users_files_end_to_end() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let e: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(e["diagnostics"]["angle_bp"].as_array().unwrap().len(), 5);
+    // MNIST's shifts are not CIFAR-10's augmentation.
+    let out = burstccn(&["train", "--model", "paper-cifar", "--data", archive.to_str().unwrap(), "--shift", "2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--shift is MNIST's augmentation"), "{}", String::from_utf8_lossy(&out.stderr));
     // No data: the message says what to download and where to put it.
     let out = Command::new(env!("CARGO_BIN_EXE_burstccn")).args(["train", "--model", "paper-cifar"]).env_remove("BURSTCCN_CIFAR10").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -205,6 +209,29 @@ fn cifar10_from_the_users_files_end_to_end() {
     let out = burstccn(&["train", "--model", "paper-cifar", "--data", cut.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad data file"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `--shift 2` moves the training digits (so the same seed's training loss differs from the
+/// unshifted run's) and never the test digits; a shift as large as the image, or on CIFAR-10,
+/// is a clear error.
+#[test]
+fn mnist_shift_augments_training_only() {
+    let run = |shift: &str| -> Value {
+        let out = burstccn(&[
+            "train", "--epochs", "1", "--train-limit", "1000", "--layers", "784,40,10", "--shift", shift, "--json", "--diagnostic-batches", "1",
+        ]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let (plain, shifted) = (run("0"), run("2"));
+    assert_ne!(plain["train_loss"], shifted["train_loss"], "shifted digits train differently");
+    for e in [&plain, &shifted] {
+        assert!(e["test_error"].as_f64().unwrap() < 0.9 && e["train_loss"].as_f64().unwrap().is_finite(), "{e}");
+    }
+    let out = burstccn(&["train", "--shift", "28"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--shift must be below the image size (28), got 28"), "{stderr}");
 }
 
 /// `--lr-anneal-to 0.5` over two epochs of 100 steps: η falls linearly over the 200 steps,

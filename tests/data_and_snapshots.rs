@@ -53,6 +53,74 @@ fn reads_the_real_mnist_files() {
     assert!(train.image(0)[14 * 28 + 14] > 0 || train.image(0).iter().filter(|&&p| p > 128).count() > 50);
 }
 
+/// `--shift`'s augmentation on real digits: a move of (dy, dx) puts pixel (r, c) at
+/// (r + dy, c + dx), drops what leaves the frame and leaves 0 where nothing arrives; evaluation
+/// (no random stream) sees the image unchanged; the draws cover every placement in range, the
+/// same seed gives the same moves.
+#[test]
+fn mnist_shifts_move_the_digit_and_leave_background_behind() {
+    use burstccn::train::{shift_image, Samples, Shifted};
+    let (_, test) = data::load_mnist_dir(&mnist_dir()).unwrap();
+    let set = test.take(20);
+    let (rows, cols) = (28usize, 28usize);
+    let mut out = vec![f32::NAN; rows * cols];
+    for i in 0..3 {
+        let image = set.image(i);
+        for (dy, dx) in [(0isize, 0isize), (1, 0), (0, -1), (2, -2), (-3, 1), (27, 0), (0, -27), (28, 5)] {
+            shift_image(image, rows, cols, dy, dx, &mut out);
+            for r in 0..rows as isize {
+                for c in 0..cols as isize {
+                    let (sr, sc) = (r - dy, c - dx);
+                    let want = if (0..28).contains(&sr) && (0..28).contains(&sc) {
+                        f32::from(image[(sr * 28 + sc) as usize]) / 255.0
+                    } else {
+                        0.0
+                    };
+                    let got = out[(r * 28 + c) as usize];
+                    assert!((got - want).abs() < 1e-7, "image {i} moved by ({dy}, {dx}): pixel ({r}, {c}) is {got}, want {want}");
+                }
+            }
+        }
+    }
+    let shifted = Shifted { data: &set, max_shift: 2 };
+    assert_eq!((shifted.len(), shifted.input_len(), shifted.label(3)), (20, 784, set.labels[3]));
+    let mut plain = vec![0.0; 784];
+    set.write(5, None, &mut plain);
+    shifted.write(5, None, &mut out);
+    assert_eq!(out, plain, "evaluation never moves an image");
+    // Which move each draw made: the one placement of the shifted image that matches.
+    let moves = |seed: u64, n: usize| -> Vec<(isize, isize)> {
+        let mut rng = Random::new(seed, 6);
+        let mut out = vec![0.0; 784];
+        let mut moved = vec![0.0; 784];
+        (0..n)
+            .map(|k| {
+                let i = k % 20;
+                shifted.write(i, Some(&mut rng), &mut out);
+                let found: Vec<(isize, isize)> = (-2..=2isize)
+                    .flat_map(|dy| (-2..=2isize).map(move |dx| (dy, dx)))
+                    .filter(|&(dy, dx)| {
+                        shift_image(set.image(i), rows, cols, dy, dx, &mut moved);
+                        moved == out
+                    })
+                    .collect();
+                assert_eq!(found.len(), 1, "draw {k} of image {i} is one move within ±2, found {found:?}");
+                found[0]
+            })
+            .collect()
+    };
+    let a = moves(7, 400);
+    let mut seen = a.clone();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), 25, "400 draws reach all 25 placements: {seen:?}");
+    assert_eq!(moves(7, 400), a, "same seed, same moves");
+    assert_ne!(moves(8, 400), a, "another seed, other moves");
+    let none = Shifted { data: &set, max_shift: 0 };
+    none.write(5, Some(&mut Random::new(1, 6)), &mut out);
+    assert_eq!(out, plain, "max_shift 0 is plain MNIST");
+}
+
 #[test]
 fn gzip_and_raw_give_the_same_dataset() {
     let images = read("t10k-images-idx3-ubyte");

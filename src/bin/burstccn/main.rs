@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use burstccn::kernels;
 use burstccn::model::{AnyModel, Diagnostics, ModelConfig, Rule};
-use burstccn::train::{evaluate, Samples, Take, Trainer};
+use burstccn::train::{evaluate, Samples, Shifted, Take, Trainer};
 use burstccn::{snapshot, Error};
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
@@ -28,7 +28,7 @@ mod plot;
 mod sweep;
 
 pub use args::ModelArgs;
-use args::{load_data, DatasetArg};
+use args::{load_data, Data, DatasetArg};
 
 #[derive(Parser)]
 #[command(name = "burstccn", version, about = "BurstCCN: single-phase, burst-dependent deep learning (Greedy et al., NeurIPS 2022)")]
@@ -88,6 +88,11 @@ pub struct TrainArgs {
     /// of --lr-decay). Updated every 50 steps.
     #[arg(long, default_value_t = 1.0)]
     lr_anneal_to: f32,
+    /// MNIST: move every training image by a random whole number of pixels, up to N each way
+    /// along each axis, drawn from --seed (0 = off; the test and validation images are never
+    /// moved).
+    #[arg(long, default_value_t = 0)]
+    shift: usize,
     /// Use only the first N training images (quick runs; with --validation, N of those left
     /// after the validation set is held out).
     #[arg(long)]
@@ -426,15 +431,25 @@ pub fn train_run(a: &TrainArgs, argv: &[String], sink: &mut dyn FnMut(&Value)) -
     }
     let dataset = a.model.dataset();
     let data = load_data(dataset, a.data.as_deref())?;
+    let shifted = match (&data, a.shift) {
+        (_, 0) => None,
+        (Data::Mnist(train, _), n) if n < train.rows.min(train.cols) => Some(Shifted { data: train, max_shift: n }),
+        (Data::Mnist(train, _), n) => return Err(format!("--shift must be below the image size ({}), got {n}", train.rows.min(train.cols))),
+        (Data::Cifar10(_), _) => return Err("--shift is MNIST's augmentation; CIFAR-10 is always padded, cropped and flipped".into()),
+    };
+    let all_train: &dyn Samples = match &shifted {
+        Some(s) => s,
+        None => data.train(),
+    };
     let split = if a.validation {
-        let (train_idx, val_idx) = harness::validation_split(data.train().len(), a.validation_size, cfg.seed)?;
-        Some((harness::Subset { data: data.train(), indices: train_idx }, harness::Subset { data: data.train(), indices: val_idx }))
+        let (train_idx, val_idx) = harness::validation_split(all_train.len(), a.validation_size, cfg.seed)?;
+        Some((harness::Subset { data: all_train, indices: train_idx }, harness::Subset { data: all_train, indices: val_idx }))
     } else {
         None
     };
     let full_train: &dyn Samples = match &split {
         Some((t, _)) => t,
-        None => data.train(),
+        None => all_train,
     };
     let limited = a.train_limit.map(|n| Take { data: full_train, n });
     let train_set: &dyn Samples = match &limited {
@@ -456,11 +471,12 @@ pub fn train_run(a: &TrainArgs, argv: &[String], sink: &mut dyn FnMut(&Value)) -
     }
     if talk {
         eprintln!(
-            "training {} with {}{} on {} {dataset:?} images ({} kernels), {}testing on {}",
+            "training {} with {}{} on {} {dataset:?} images{} ({} kernels), {}testing on {}",
             cfg.describe(),
             rule_name,
             if a.no_teacher { " without a teacher" } else { "" },
             train_set.len(),
+            if a.shift > 0 { format!(" shifted by up to {} px", a.shift) } else { String::new() },
             kern.name(),
             validation.map(|v| format!("validating on {}, ", v.len())).unwrap_or_default(),
             test.len()
