@@ -430,12 +430,19 @@ pub fn train_run(a: &TrainArgs, argv: &[String], sink: &mut dyn FnMut(&Value)) -
         }
     }
     let dataset = a.model.dataset();
+    if a.shift > 0 && dataset != DatasetArg::Mnist {
+        return Err("--shift is MNIST's augmentation; CIFAR-10 is always padded, cropped and flipped".into());
+    }
     let data = load_data(dataset, a.data.as_deref())?;
     let shifted = match (&data, a.shift) {
-        (_, 0) => None,
-        (Data::Mnist(train, _), n) if n < train.rows.min(train.cols) => Some(Shifted { data: train, max_shift: n }),
-        (Data::Mnist(train, _), n) => return Err(format!("--shift must be below the image size ({}), got {n}", train.rows.min(train.cols))),
-        (Data::Cifar10(_), _) => return Err("--shift is MNIST's augmentation; CIFAR-10 is always padded, cropped and flipped".into()),
+        (Data::Mnist(train, _), n) if n > 0 => {
+            let size = train.rows.min(train.cols);
+            if n >= size {
+                return Err(format!("--shift must be below the image size ({size}), got {n}"));
+            }
+            Some(Shifted { data: train, max_shift: n })
+        }
+        _ => None,
     };
     let all_train: &dyn Samples = match &shifted {
         Some(s) => s,
