@@ -114,7 +114,7 @@ const single = variants.find((v) => v.name === 'relaxed-simd');
 const summary = {
   machine: { load_average: [+loadBefore.toFixed(1), +(await import('node:os')).loadavg()[0].toFixed(1)], cores: (await import('node:os')).cpus().length, chromium: execFileSync('/usr/bin/chromium', ['--version'], { encoding: 'utf8' }).trim() },
   network: '784-500-500-500-10, batch 32, BurstCCN rule, Q learning on',
-  conv_network: 'mnist-conv: 1x28x28-c32k5s2-c64k3s2-f500-10, batch 16, BurstCCN rule (train samples/s as conv_train_samples_per_sec)',
+  conv_network: 'mnist-conv-page: 1x28x28-c32k5s2-c64k3s2-f500-10, batch 16, BurstCCN rule (train samples/s as conv_train_samples_per_sec)',
   rounds,
   wasm: results,
   native: native.results.map((r) => ({ kernels: r.kernels, threads: r.threads, train_samples_per_sec: r.train_samples_per_sec, inference_samples_per_sec: r.inference_samples_per_sec, gemm: r.gemm, fraction_of_peak: r.fraction_of_peak })),

@@ -45,8 +45,8 @@ async function handle(msg) {
         engine.loadData(...files);
         engine.train(2, false);
         mlp_memory = m.Engine.memoryBytes();
-        // The MNIST conv net (mnist-conv) on the same digits, in its own engine.
-        convEngine = new m.Engine(m.presetConfig('mnist-conv'));
+        // The page's MNIST conv net (mnist-conv-page) on the same digits, in its own engine.
+        convEngine = new m.Engine(m.presetConfig('mnist-conv-page'));
         convEngine.setKernels(kernels);
         convEngine.loadData(...files);
         convEngine.train(2, false);

@@ -108,22 +108,23 @@ pub fn default_config() -> Result<JsValue, JsError> {
 }
 
 /// A named network with its defaults, as a plain object: `mlp` (the authors' MNIST notebook),
-/// `mnist-conv` (the MNIST conv net) or `paper-cifar` (the paper's CIFAR-10 net); the
-/// comparison models with the authors' command-line defaults: `burstprop`, `conv-burstprop`
-/// (their CIFAR-10 ConvBurstprop, Y fixed), `conv-burstprop-learned-y` (its Y-learning
-/// variant) and `edn`.
+/// `mnist-conv` (the MNIST conv net), `mnist-conv-page` (the page's lighter MNIST conv net) or
+/// `paper-cifar` (the paper's CIFAR-10 net); the comparison models with the authors'
+/// command-line defaults: `burstprop`, `conv-burstprop` (their CIFAR-10 ConvBurstprop, Y
+/// fixed), `conv-burstprop-learned-y` (its Y-learning variant) and `edn`.
 #[wasm_bindgen(js_name = presetConfig)]
 pub fn preset_config(name: &str) -> Result<JsValue, JsError> {
     match name {
         "mlp" => to_js(&Config::default()),
         "mnist-conv" => to_js(&Config::mnist_conv()),
+        "mnist-conv-page" => to_js(&Config::mnist_conv_page()),
         "paper-cifar" => to_js(&Config::paper_cifar()),
         "burstprop" => config_to_js(&BurstpropConfig::default().into()),
         "conv-burstprop" => config_to_js(&BurstpropConfig::paper_cifar(false).into()),
         "conv-burstprop-learned-y" => config_to_js(&BurstpropConfig::paper_cifar(true).into()),
         "edn" => config_to_js(&EdnConfig::default().into()),
         _ => Err(JsError::new(&format!(
-            "unknown network `{name}` (known: mlp, mnist-conv, paper-cifar, burstprop, conv-burstprop, conv-burstprop-learned-y, edn)"
+            "unknown network `{name}` (known: mlp, mnist-conv, mnist-conv-page, paper-cifar, burstprop, conv-burstprop, conv-burstprop-learned-y, edn)"
         ))),
     }
 }

@@ -412,7 +412,7 @@ fn impossible_conv_shapes_are_errors_naming_the_layer() {
     let (field, _) = config_error(base.with_stack("c4k3", [0, 28, 28], 10));
     assert_eq!(field, "input_shape");
     // The same errors through the JSON the page and snapshots use.
-    let good = Config::mnist_conv();
+    let good = Config::mnist_conv_page();
     let bad = |patch: serde_json::Value| config_error(good.patched(&patch));
     assert_eq!(bad(serde_json::json!({"layers": [1000, 500, 10]})).0, "layers");
     assert!(bad(serde_json::json!({"layers": [1000, 500, 10]})).1.contains("1600"));
@@ -426,8 +426,8 @@ fn impossible_conv_shapes_are_errors_naming_the_layer() {
     let big = Config { batch_size: 4096, ..Config::paper_cifar() };
     assert_eq!(config_error(big.validate().map(|_| big.clone())).0, "batch_size");
     // A snapshot cannot change a network's conv stack through set_config.
-    let mut net = Network::new(Config::mnist_conv()).unwrap();
-    let other = Config { conv: vec![ConvSpec { channels: 16, kernel: 5, stride: 2 }, ConvSpec { channels: 64, kernel: 3, stride: 2 }], ..Config::mnist_conv() };
+    let mut net = Network::new(Config::mnist_conv_page()).unwrap();
+    let other = Config { conv: vec![ConvSpec { channels: 16, kernel: 5, stride: 2 }, ConvSpec { channels: 64, kernel: 3, stride: 2 }], ..Config::mnist_conv_page() };
     assert!(net.set_config(other).is_err());
 }
 

@@ -328,7 +328,7 @@ fn bad_configurations_name_the_field() {
     // A conv BurstCCN switched to EDN keeps its batch and seed but not its conv layers.
     let conv = ModelConfig::Burstccn(burstccn::model::Config::mnist_conv());
     let ModelConfig::Edn(e) = conv.patched(&serde_json::json!({"model": "edn"})).unwrap() else { panic!("not EDN") };
-    assert_eq!((e.layers.clone(), e.batch_size), (vec![784, 500, 500, 500, 10], 16));
+    assert_eq!((e.layers.clone(), e.batch_size), (vec![784, 500, 500, 500, 10], 4));
 }
 
 #[test]

@@ -21,7 +21,7 @@ export const INPUTS = 784;
 
 /**
  * The conv layers of each conv model (src/model/config.rs): `conv` is the MNIST conv net
- * (Config::mnist_conv, 32 maps 5×5 stride 2, 64 maps 3×3 stride 2), on CIFAR-10 too, where
+ * (Config::mnist_conv_page, 32 maps 5×5 stride 2, 64 maps 3×3 stride 2), on CIFAR-10 too, where
  * it costs a fifth of the paper's net per sample; `conv-paper` is the paper's CIFAR-10 net
  * (Config::paper_cifar). Dense hidden layers follow, from the `hidden` setting.
  */
@@ -43,7 +43,7 @@ export function convOutput([c, h, w], conv) {
 
 /**
  * The settings each model starts from where they differ from the MLP's (the engine's presets:
- * presetConfig('mnist-conv' | 'paper-cifar' | 'burstprop' | 'edn'); page.test checks they
+ * presetConfig('mnist-conv-page' | 'paper-cifar' | 'burstprop' | 'edn'); page.test checks they
  * agree). Conv nets: the authors' command-line defaults (η 0.1, batch 32, Y scale 1, no Q
  * learning), the MNIST conv net at η 0.5 and batch 16 (chosen on its first epoch).
  */

@@ -68,15 +68,15 @@ test('#model=conv: the MNIST conv net, its feature maps and kernels drawn', { ti
   assert.deepEqual(cfg.input_shape, [1, 28, 28]);
   assert.deepEqual(cfg.conv, [{ channels: 32, kernel: 5, stride: 2 }, { channels: 64, kernel: 3, stride: 2 }]);
   assert.deepEqual(cfg.layers, [1600, 500, 10]);
-  assert.ok(Math.abs(cfg.lr - 0.5) < 1e-6 && cfg.batch_size === 16, 'the engine preset mnist-conv: η 0.5, batch 16');
+  assert.ok(Math.abs(cfg.lr - 0.5) < 1e-6 && cfg.batch_size === 16, 'the engine preset mnist-conv-page: η 0.5, batch 16');
   // The page's defaults for the conv net are the engine's own preset.
   const preset = await page.evaluate(async () => {
     const m = await import('./pkg/burstccn.js');
     await m.default();
-    return m.presetConfig('mnist-conv');
+    return m.presetConfig('mnist-conv-page');
   });
   for (const k of ['input_shape', 'conv', 'layers', 'rule', 'lr', 'p_baseline', 'y_mode', 'y_scale', 'q_mode', 'lr_q', 'batch_size']) {
-    assert.deepEqual(cfg[k], preset[k], `${k}: the page's conv net is presetConfig('mnist-conv')`);
+    assert.deepEqual(cfg[k], preset[k], `${k}: the page's conv net is presetConfig('mnist-conv-page')`);
   }
   assert.match(await page.textContent('#net-info'), /network 1×28×28-c32k5s2-c64k3s2-f500-10/);
   assert.equal(await page.inputValue('#c-model'), 'conv');

@@ -69,7 +69,7 @@ test('embed hides the chrome unless a link shows it again', () => {
   assert.ok(hiddenParts(parseHash('#model=conv&model_hide=1&data_hide=1').state).has('model'));
 });
 
-test('model=conv: the MNIST conv net with its own defaults (the engine preset mnist-conv)', () => {
+test('model=conv: the MNIST conv net with its own defaults (the engine preset mnist-conv-page)', () => {
   const { state, notices } = parseHash('#model=conv');
   assert.deepEqual(notices, []);
   assert.equal(state.model, 'conv');

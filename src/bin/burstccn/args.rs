@@ -100,7 +100,8 @@ impl DatasetArg {
 #[derive(Args, Clone)]
 pub struct ModelArgs {
     /// The model and network. BurstCCN: `mlp` (sizes from --layers), `mnist-conv` (1×28×28 →
-    /// c32k5s2 → c64k3s2 → 500 → 10; η 0.5, batch 16), `paper-cifar` (the paper's CIFAR-10 net), or a stack such
+    /// c32k5s2 → 1000 → 10; η 0.15, batch 4, --lr-scale 3,0.5,1), `mnist-conv-page` (the
+    /// page's conv net: c32k5s2 → c64k3s2 → 500 → 10; η 0.5, batch 16), `paper-cifar` (the paper's CIFAR-10 net), or a stack such
     /// as `c64k5s2,c128k5s2,c256k3s1,f1480`: conv layers c<channels>k<kernel>s<stride>, then
     /// dense f<units>; the input comes from --dataset and 10 outputs are added. The comparison
     /// models: `burstprop` (MLP, sizes from --layers), `conv-burstprop` (the authors' CIFAR-10
@@ -251,7 +252,8 @@ impl ModelArgs {
                     "paper-cifar" if dataset == DatasetArg::Cifar10 => Config::paper_cifar(),
                     "paper-cifar" => return Err("--model paper-cifar takes 3×32×32 CIFAR-10 images (--dataset cifar10)".into()),
                     "mnist-conv" if dataset == DatasetArg::Mnist => Config::mnist_conv(),
-                    "mnist-conv" => return Err("--model mnist-conv takes 1×28×28 MNIST digits (--dataset mnist)".into()),
+                    "mnist-conv-page" if dataset == DatasetArg::Mnist => Config::mnist_conv_page(),
+                    "mnist-conv" | "mnist-conv-page" => return Err(format!("--model {model} takes 1×28×28 MNIST digits (--dataset mnist)")),
                     spec => {
                         let conv_defaults = Config::paper_cifar();
                         let base = Config { lr: conv_defaults.lr, y_scale: conv_defaults.y_scale, lr_q: 0.0, ..Config::default() };

@@ -36,7 +36,7 @@ self.onmessage = async ({ data: { threads, steps } }) => {
     const threaded = await loadThreadedModule(threads);
     const files = await Promise.all(FILES.map((f) => gunzip(`/data/${f}.gz`)));
     const out = { threadsCount: threaded.threadsCount(), crossOriginIsolated: self.crossOriginIsolated, models: [] };
-    for (const name of ['mlp', 'mnist-conv']) {
+    for (const name of ['mlp', 'mnist-conv-page']) {
       const config = name === 'mlp' ? {} : single.presetConfig(name);
       const blocksBefore = threaded.threadsWorkerBlocks();
       const a = train(single, config, files, steps);
